@@ -1,0 +1,89 @@
+"""The escalation ladder: levels, the contacts at each level, and how far each kind may climb."""
+
+from django.core.validators import MaxValueValidator, MinValueValidator
+from django.db import models
+from django.db.models import Q
+
+from tickets.models import ClientSite, Impact, Kind
+
+
+class EscalationLevel(models.Model):
+    number = models.PositiveSmallIntegerField(
+        unique=True, validators=[MinValueValidator(1), MaxValueValidator(4)]
+    )
+    name = models.CharField(max_length=100)
+    description = models.TextField(
+        blank=True, help_text="The support document's wording for this level."
+    )
+
+    class Meta:
+        ordering = ["number"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(number__gte=1) & Q(number__lte=4), name="escalation_level_1_to_4"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"Level {self.number}: {self.name}"
+
+
+class EscalationContact(models.Model):
+    """Someone who hears about escalations at a level and above, for one site or all."""
+
+    name = models.CharField(max_length=200)
+    role = models.CharField(max_length=200)
+    email = models.EmailField()
+    phone = models.CharField(max_length=50, blank=True)
+    level = models.ForeignKey(EscalationLevel, on_delete=models.PROTECT, related_name="contacts")
+    site = models.ForeignKey(
+        ClientSite,
+        on_delete=models.CASCADE,
+        null=True,
+        blank=True,
+        related_name="escalation_contacts",
+        help_text="Empty: serves every site.",
+    )
+    is_active = models.BooleanField(default=True)
+
+    class Meta:
+        ordering = ["level__number", "name"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["email", "level", "site"],
+                name="contact_once_per_level_and_site",
+                nulls_distinct=False,
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.role}), level {self.level.number}"
+
+
+class EscalationMaximum(models.Model):
+    """The highest level a ticket of this kind and impact may reach."""
+
+    kind = models.CharField(max_length=10, choices=Kind.choices)
+    impact = models.CharField(max_length=10, choices=Impact.choices, blank=True, default="")
+    max_level = models.PositiveSmallIntegerField(
+        validators=[MinValueValidator(1), MaxValueValidator(4)]
+    )
+
+    class Meta:
+        ordering = ["kind", "impact"]
+        constraints = [
+            models.UniqueConstraint(fields=["kind", "impact"], name="escalation_max_one_per_kind"),
+            models.CheckConstraint(
+                condition=Q(max_level__gte=1) & Q(max_level__lte=4),
+                name="escalation_max_level_1_to_4",
+            ),
+            models.CheckConstraint(
+                condition=(Q(kind="incident") & Q(impact__in=Impact.values))
+                | (~Q(kind="incident") & Q(impact="")),
+                name="escalation_max_impact_only_for_incidents",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        impact = f" ({self.get_impact_display()})" if self.impact else ""
+        return f"{self.get_kind_display()}{impact}: up to level {self.max_level}"

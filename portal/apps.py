@@ -1,0 +1,12 @@
+from django.apps import AppConfig
+from django.db.models.signals import post_migrate
+
+
+class PortalConfig(AppConfig):
+    name = "portal"
+    verbose_name = "Portal"
+
+    def ready(self) -> None:
+        from .schedule import periodic_tasks_sync
+
+        post_migrate.connect(periodic_tasks_sync, sender=self, dispatch_uid="portal_schedule")

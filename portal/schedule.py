@@ -1,0 +1,53 @@
+"""The periodic tasks, declared here and only here. After every `migrate` they are written
+into django-celery-beat's tables, so operators see them under Periodic tasks in admin and can
+pause or retime them there; an operator's change to the interval or the enabled flag is kept."""
+
+from dataclasses import dataclass
+from typing import Any
+
+from django.conf import settings
+
+
+@dataclass(frozen=True)
+class PeriodicTaskSpec:
+    name: str
+    task: str
+    every_seconds: int
+    description: str
+
+
+def periodic_task_specs() -> list[PeriodicTaskSpec]:
+    return [
+        PeriodicTaskSpec(
+            name="SLA scan",
+            task="sla.tasks.sla_scan",
+            every_seconds=settings.SLA_SCAN_INTERVAL_SECONDS,
+            description=(
+                "Clocks, at-risk warnings, breaches, client updates and escalations; then "
+                "re-sends notifications left pending. Same code as `manage.py run_sla_scan`."
+            ),
+        ),
+    ]
+
+
+def periodic_tasks_sync(**kwargs: Any) -> None:
+    """Create the declared periodic tasks that are missing (idempotent)."""
+    from django_celery_beat.models import IntervalSchedule, PeriodicTask
+
+    for spec in periodic_task_specs():
+        if PeriodicTask.objects.filter(name=spec.name).exists():
+            # Keep what an operator set in admin; only repair a renamed task path.
+            PeriodicTask.objects.filter(name=spec.name).exclude(task=spec.task).update(
+                task=spec.task
+            )
+            continue
+        schedule, _ = IntervalSchedule.objects.get_or_create(
+            every=spec.every_seconds, period=IntervalSchedule.SECONDS
+        )
+        PeriodicTask.objects.create(
+            name=spec.name,
+            task=spec.task,
+            interval=schedule,
+            description=spec.description,
+            enabled=True,
+        )

@@ -1,0 +1,15 @@
+from django.contrib import admin
+from django.urls import include, path
+
+from .health import healthz
+
+admin.site.site_header = "Rx.Health support"
+admin.site.site_title = "Rx.Health support"
+admin.site.index_title = "Support back office"
+
+urlpatterns = [
+    path("healthz", healthz, name="healthz"),
+    path("admin/", admin.site.urls),
+    path("api/v1/", include("portal.api.urls")),
+    path("", include("portal.web.urls")),
+]

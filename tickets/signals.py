@@ -1,0 +1,20 @@
+"""What the ticketing domain tells the apps above it (`sla`, `escalation`).
+
+Sent by `tickets.services` inside the service's transaction, so a handler's writes commit or
+roll back with the change. A handler may veto by raising `tickets.errors.DomainError`.
+"""
+
+from django.dispatch import Signal
+
+# kwargs: ticket, actor
+ticket_filed = Signal()
+# kwargs: ticket (locked), comment (not saved yet), actor. Raise DomainError to refuse.
+reply_posting = Signal()
+# kwargs: ticket, comment, actor
+reply_posted = Signal()
+# kwargs: ticket, actor, before, after
+status_changed = Signal()
+# kwargs: ticket, actor, before, after
+impact_changed = Signal()
+# kwargs: ticket, actor, before, after (user ids or None)
+assignee_changed = Signal()
