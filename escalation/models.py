@@ -52,8 +52,13 @@ class EscalationContact(models.Model):
             models.UniqueConstraint(
                 fields=["email", "level", "site"],
                 name="contact_once_per_level_and_site",
-                nulls_distinct=False,
-            )
+                condition=Q(site__isnull=False),
+            ),
+            models.UniqueConstraint(
+                fields=["email", "level"],
+                name="contact_once_per_level_all_sites",
+                condition=Q(site__isnull=True),
+            ),
         ]
 
     def __str__(self) -> str:

@@ -146,6 +146,8 @@ class Ticket(models.Model):
     # Escalation: written only by escalation.services. Level 1 is the support portal itself.
     escalation_level = models.PositiveSmallIntegerField(default=1)
     escalated_at = models.DateTimeField(null=True, blank=True)
+    # When the next automatic escalation step is due; null when none is pending.
+    escalation_next_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["-created_at"]
@@ -154,6 +156,11 @@ class Ticket(models.Model):
                 fields=["sla_next_check_at"],
                 name="ticket_sla_next_check",
                 condition=Q(sla_next_check_at__isnull=False),
+            ),
+            models.Index(
+                fields=["escalation_next_at"],
+                name="ticket_escalation_next",
+                condition=Q(escalation_next_at__isnull=False),
             ),
             models.Index(fields=["site", "status", "-created_at"], name="ticket_site_status"),
             models.Index(fields=["status", "-created_at"], name="ticket_status_created"),

@@ -1,0 +1,24 @@
+import pytest
+from django.core import mail
+
+from tests.tickets.factories import TicketFactory
+from tickets.models import Notification
+from tickets.outbox import notifications_deliver_due, notifications_enqueue
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+def test_enqueued_email_is_sent_once_after_commit_even_if_enqueued_twice():
+    ticket = TicketFactory()
+    for _ in range(2):
+        notifications_enqueue(
+            ticket=ticket,
+            event="ticket_filed",
+            recipients=["pm@hospital.example", "pm@hospital.example", "it@hospital.example"],
+            subject=f"[{ticket.reference}] received",
+            body_text="We received your request.",
+        )
+    assert Notification.objects.filter(ticket=ticket).count() == 2
+    assert sorted(m.to[0] for m in mail.outbox) == ["it@hospital.example", "pm@hospital.example"]
+    assert notifications_deliver_due() == 0
+    assert set(Notification.objects.values_list("status", flat=True)) == {"sent"}
