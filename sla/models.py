@@ -142,3 +142,18 @@ class SLAPolicy(models.Model):
             raise ValidationError({"impact": "An incident policy needs an impact."})
         if self.kind != Kind.INCIDENT and self.impact:
             raise ValidationError({"impact": "Only incident policies have an impact."})
+
+
+class ScanRun(models.Model):
+    """One pass of the periodic scan and what it did: how operators see the workers are alive."""
+
+    started_at = models.DateTimeField(db_index=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    counts = models.JSONField(default=dict, blank=True)
+    error = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["-started_at"]
+
+    def __str__(self) -> str:
+        return f"Scan at {self.started_at:%Y-%m-%d %H:%M:%S}"

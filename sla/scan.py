@@ -7,6 +7,8 @@ from datetime import datetime
 
 from django.utils import timezone
 
+from .models import ScanRun
+
 logger = logging.getLogger(__name__)
 
 Step = Callable[[datetime], int]
@@ -22,8 +24,12 @@ def step_register(name: str, step: Step) -> None:
 def sla_scan_run(*, now: datetime | None = None) -> dict[str, int]:
     """One pass of the scan; returns what it did as counts."""
     now = now or timezone.now()
+    run = ScanRun.objects.create(started_at=now)
     counts: dict[str, int] = {}
     for name, step in _STEPS.items():
         counts[name] = step(now)
+    run.finished_at = timezone.now()
+    run.counts = counts
+    run.save(update_fields=["finished_at", "counts"])
     logger.info("SLA scan at %s: %s", now.isoformat(), counts)
     return counts

@@ -1,6 +1,6 @@
 """Reads of SLA data."""
 
-from .models import SLAPolicy
+from .models import ScanRun, SLAPolicy
 
 
 def policy_for(*, kind: str, impact: str = "") -> SLAPolicy | None:
@@ -8,3 +8,8 @@ def policy_for(*, kind: str, impact: str = "") -> SLAPolicy | None:
     return (
         SLAPolicy.objects.select_related("calendar").filter(kind=kind, impact=impact or "").first()
     )
+
+
+def scan_last() -> ScanRun | None:
+    """The most recent scan pass, or None before the first."""
+    return ScanRun.objects.order_by("-started_at").first()

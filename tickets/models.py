@@ -300,6 +300,20 @@ class Notification(models.Model):
         EMAIL = "email", "Email"
         WEBHOOK = "webhook", "Webhook"
 
+    class Event(models.TextChoices):
+        """Email events; webhook rows use their event names (`ticket.created`, ...)."""
+
+        TICKET_FILED = "ticket_filed", "Receipt to the reporter"
+        STAFF_ALERT = "staff_alert", "New ticket alert to the staff queue"
+        PUBLIC_REPLY = "public_reply", "Public staff reply"
+        STATUS_WAITING = "status_waiting", "Waiting on client"
+        STATUS_RESOLVED = "status_resolved", "Resolved"
+        CLIENT_UPDATE = "client_update", "Automated client update"
+        UPDATE_DUE_SOON = "update_due_soon", "Client update due soon (to assignee)"
+        RESPONSE_AT_RISK = "response_at_risk", "First response at risk (to assignee)"
+        RESPONSE_BREACHED = "response_breached", "First response breached (to assignee)"
+        ESCALATED = "escalated", "Escalation (to escalation contacts)"
+
     class Status(models.TextChoices):
         PENDING = "pending", "Pending"
         SENT = "sent", "Sent"
