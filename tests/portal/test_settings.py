@@ -52,6 +52,7 @@ def test_debug_mode_starts_without_secret_key():
         ),
         ("DATABASE_URL", "mysqlx://user:hunter2@db/portal", "DATABASE_URL='mysqlx://...'"),
         ("EMAIL_URL", "pigeon://loft", "EMAIL_URL is not valid"),
+        ("ATTACHMENT_MAX_BYTES", "10MB", "ATTACHMENT_MAX_BYTES is not valid"),
     ],
 )
 def test_a_wrong_setting_stops_the_process_with_a_clear_message(name, value, shown):
