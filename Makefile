@@ -20,13 +20,14 @@ venv: $(BIN)/uv  ## Create or update .venv from uv.lock
 	UV_PROJECT_ENVIRONMENT=$(VENV) $(UV_SYNC)
 
 .env:
-	$(BIN)/python scripts/make_env.py > .env
+	$(BIN)/python scripts/make_env.py > .env.tmp && mv .env.tmp .env
 
 run: venv .env  ## Migrate, seed the demo data, and start web, worker and beat (Ctrl-C stops all)
 	$(BIN)/python manage.py migrate --noinput
 	$(BIN)/python manage.py collectstatic --noinput --verbosity 0
 	$(BIN)/python manage.py seed_demo
-	$(BIN)/honcho start -f Procfile.dev
+	@echo "Starting web, worker and beat. Open http://127.0.0.1:8000/ with a login above; Ctrl-C stops all."
+	PATH="$(CURDIR)/$(BIN):$$PATH" exec $(BIN)/honcho start -f Procfile.dev
 
 test: venv  ## Run the test suite (DATABASE_URL picks the database; SQLite by default)
 	$(BIN)/python -m pytest $(PYTEST_ARGS)

@@ -7,6 +7,14 @@ class PortalConfig(AppConfig):
     verbose_name = "Portal"
 
     def ready(self) -> None:
+        from django.apps import apps
+
         from .schedule import periodic_tasks_sync
 
-        post_migrate.connect(periodic_tasks_sync, sender=self, dispatch_uid="portal_schedule")
+        # post_migrate is sent only for apps that have models, and `portal` has none: listen
+        # for django_celery_beat's, which also means its tables exist by then.
+        post_migrate.connect(
+            periodic_tasks_sync,
+            sender=apps.get_app_config("django_celery_beat"),
+            dispatch_uid="portal_schedule",
+        )

@@ -32,19 +32,21 @@ def periodic_task_specs() -> list[PeriodicTaskSpec]:
 
 def periodic_tasks_sync(**kwargs: Any) -> None:
     """Create the declared periodic tasks that are missing (idempotent)."""
-    from django_celery_beat.models import IntervalSchedule, PeriodicTask
+    from django.db import DEFAULT_DB_ALIAS
+    from django_celery_beat.models import IntervalSchedule, PeriodicTask, PeriodicTasks
 
+    using = kwargs.get("using") or DEFAULT_DB_ALIAS
+    tasks = PeriodicTask.objects.using(using)
     for spec in periodic_task_specs():
-        if PeriodicTask.objects.filter(name=spec.name).exists():
+        if tasks.filter(name=spec.name).exists():
             # Keep what an operator set in admin; only repair a renamed task path.
-            PeriodicTask.objects.filter(name=spec.name).exclude(task=spec.task).update(
-                task=spec.task
-            )
+            if tasks.filter(name=spec.name).exclude(task=spec.task).update(task=spec.task):
+                PeriodicTasks.update_changed()  # a queryset update does not tell beat by itself
             continue
-        schedule, _ = IntervalSchedule.objects.get_or_create(
+        schedule, _ = IntervalSchedule.objects.using(using).get_or_create(
             every=spec.every_seconds, period=IntervalSchedule.SECONDS
         )
-        PeriodicTask.objects.create(
+        tasks.create(
             name=spec.name,
             task=spec.task,
             interval=schedule,

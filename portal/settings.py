@@ -3,16 +3,29 @@
 A `.env` file beside manage.py is read when present. See the README's settings table.
 """
 
+from email.utils import parseaddr
 from pathlib import Path
 
 import environ
 from django.core.exceptions import ImproperlyConfigured, ValidationError
-from django.core.validators import validate_email
+from django.core.validators import URLValidator, validate_email
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = BASE_DIR / "var"
 
-env = environ.Env()
+
+class _Env(environ.Env):
+    """django-environ that reports a value it cannot read (ATTACHMENT_MAX_BYTES=10MB) as a
+    configuration error naming the variable, rather than a bare ValueError."""
+
+    def get_value(self, var, cast=None, default=environ.Env.NOTSET, parse_default=False):
+        try:
+            return super().get_value(var, cast=cast, default=default, parse_default=parse_default)
+        except ValueError as exc:
+            raise ImproperlyConfigured(f"{var} is not valid: {exc}.") from None
+
+
+env = _Env()
 if (BASE_DIR / ".env").is_file():
     env.read_env(str(BASE_DIR / ".env"), overwrite=False)
 
@@ -27,7 +40,8 @@ if not SECRET_KEY:
             "or set DEBUG=true for local development."
         )
     SECRET_KEY = "insecure-development-key-only-used-with-DEBUG-on"  # noqa: S105
-ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["127.0.0.1", "localhost"] if DEBUG else [])
+# Loopback only unless told otherwise: safe, and the local demo works with DEBUG off.
+ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["127.0.0.1", "localhost"])
 TIME_ZONE = "UTC"
 USE_TZ = True
 USE_I18N = True
@@ -115,6 +129,9 @@ AUTH_PASSWORD_VALIDATORS = [
 STATIC_URL = "/static/"
 STATIC_ROOT = env.path("STATIC_ROOT", default=str(VAR_DIR / "staticfiles"))
 STATICFILES_DIRS = [BASE_DIR / "static"]
+if Path(STATIC_ROOT).is_relative_to(VAR_DIR):
+    # Before the first collectstatic, so WhiteNoise does not warn about a missing folder.
+    Path(STATIC_ROOT).mkdir(parents=True, exist_ok=True)
 MEDIA_ROOT = env.path("MEDIA_ROOT", default=str(VAR_DIR / "media"))
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
@@ -139,7 +156,13 @@ X_FRAME_OPTIONS = "DENY"
 CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
 
 # EMAIL
-vars().update(env.email_url("EMAIL_URL", default="consolemail://"))
+try:
+    vars().update(env.email_url("EMAIL_URL", default="consolemail://"))
+except ImproperlyConfigured as exc:
+    raise ImproperlyConfigured(
+        f"EMAIL_URL is not valid ({exc}): use smtp://user:password@host:587, "
+        "smtp+tls://..., smtp+ssl://..., or consolemail:// (the default)."
+    ) from None
 DEFAULT_FROM_EMAIL = env.str(
     "DEFAULT_FROM_EMAIL", default="Rx.Health Support <support@rxhealth.example>"
 )
@@ -168,24 +191,21 @@ ATTACHMENT_ALLOWED_TYPES = env.list(
 )
 SLA_SCAN_INTERVAL_SECONDS = env.int("SLA_SCAN_INTERVAL_SECONDS", default=60)
 
-for _name in ("SUPPORT_QUEUE_EMAIL",):
-    try:
-        validate_email(vars()[_name])
-    except ValidationError as exc:
-        raise ImproperlyConfigured(
-            f"{_name} is not a valid email address: {vars()[_name]!r}"
-        ) from exc
 
 # CELERY
 CELERY_BROKER_URL = env.str("CELERY_BROKER_URL", default="filesystem://")
 if CELERY_BROKER_URL.startswith("filesystem://"):
     # The embedded broker: kombu's filesystem transport, one folder for in and out,
     # so web, worker and beat need nothing else running.
+    # Messages and the exchange table in folders of their own under var/ (kombu would put
+    # the table in ./control, relative to whatever folder a process was started from).
     _broker_dir = VAR_DIR / "broker"
-    _broker_dir.mkdir(exist_ok=True)
+    for _folder in ("messages", "control"):
+        (_broker_dir / _folder).mkdir(parents=True, exist_ok=True)
     CELERY_BROKER_TRANSPORT_OPTIONS = {
-        "data_folder_in": str(_broker_dir),
-        "data_folder_out": str(_broker_dir),
+        "data_folder_in": str(_broker_dir / "messages"),
+        "data_folder_out": str(_broker_dir / "messages"),
+        "control_folder": str(_broker_dir / "control"),
         "store_processed": False,
     }
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
@@ -196,6 +216,46 @@ CELERY_TASK_ACKS_LATE = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TIMEZONE = TIME_ZONE
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
+
+
+# VALIDATION: values from outside are checked here, so a typo stops the process at start
+# with one clear line instead of failing later inside a request or a worker.
+def _refuse(name: str, value: object, expected: str) -> None:
+    raise ImproperlyConfigured(f"{name}={value!r} is not valid: {expected}.")
+
+
+for _name in ("SUPPORT_QUEUE_EMAIL", "DEFAULT_FROM_EMAIL"):
+    # DEFAULT_FROM_EMAIL may carry a display name: "Rx.Health Support <support@...>".
+    _address = parseaddr(vars()[_name])[1]
+    try:
+        validate_email(_address)
+    except ValidationError:
+        _refuse(_name, vars()[_name], "give an email address such as support@example.org")
+
+try:
+    URLValidator(schemes=["http", "https"])(PORTAL_BASE_URL)
+except ValidationError:
+    _refuse("PORTAL_BASE_URL", PORTAL_BASE_URL, "give the portal's address, https://host[:port]")
+
+if DATABASES["default"]["ENGINE"] not in (
+    "django.db.backends.postgresql",
+    "django.db.backends.sqlite3",
+):
+    _refuse(
+        "DATABASE_URL",
+        env.str("DATABASE_URL", default="").split("://", 1)[0] + "://...",
+        "use postgres://user:password@host:5432/name or sqlite:////absolute/path.sqlite3",
+    )
+
+_broker_scheme = CELERY_BROKER_URL.split("://", 1)[0] if "://" in CELERY_BROKER_URL else ""
+if _broker_scheme not in ("filesystem", "redis", "rediss", "amqp", "amqps", "pyamqp", "memory"):
+    _refuse(
+        "CELERY_BROKER_URL",
+        # Only the scheme: the rest may hold a password.
+        (_broker_scheme or CELERY_BROKER_URL[:20]) + "://...",
+        "use redis://host:6379/0, amqp://user:password@host:5672//, or leave it unset "
+        "for the embedded on-disk broker",
+    )
 
 # REST FRAMEWORK
 REST_FRAMEWORK = {

@@ -1,0 +1,59 @@
+"""A real Celery worker on the configured broker (Redis in CI, the embedded on-disk broker
+locally) picks up what the outbox enqueues on commit and delivers the email."""
+
+import time
+
+import pytest
+from celery.contrib.testing.worker import start_worker
+from django.core import mail
+from django.db import transaction
+
+from portal.celery import app
+from tests.tickets.factories import TicketFactory
+from tickets.models import Notification
+from tickets.outbox import notifications_enqueue
+
+
+@pytest.fixture
+def real_worker():
+    """Tasks go through the broker to a worker thread instead of running inline."""
+    eager = app.conf.task_always_eager
+    app.conf.task_always_eager = False
+    try:
+        with start_worker(
+            app, pool="solo", perform_ping_check=False, loglevel="WARNING", shutdown_timeout=10
+        ) as worker:
+            yield worker
+    finally:
+        app.conf.task_always_eager = eager
+
+
+def wait_for(predicate, timeout: float = 30.0) -> bool:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():
+            return True
+        time.sleep(0.2)
+    return False
+
+
+@pytest.mark.django_db(transaction=True)
+def test_email_enqueued_on_commit_is_delivered_by_a_real_worker(real_worker):
+    ticket = TicketFactory()
+    with transaction.atomic():
+        notifications_enqueue(
+            ticket=ticket,
+            event=Notification.Event.STAFF_ALERT,
+            recipients=["queue@rxhealth.example"],
+            subject=f"[{ticket.reference}] New ticket",
+            body_text="A new ticket was filed.",
+        )
+        # Nothing leaves before the transaction commits.
+        assert mail.outbox == []
+
+    row = Notification.objects.get(ticket=ticket)
+    assert wait_for(lambda: Notification.objects.get(pk=row.pk).status == "sent"), (
+        "the worker did not deliver the notification within 30 s"
+    )
+    assert [m.subject for m in mail.outbox] == [f"[{ticket.reference}] New ticket"]
+    assert [m.to for m in mail.outbox] == [["queue@rxhealth.example"]]
