@@ -176,6 +176,10 @@ for _name in ("SUPPORT_QUEUE_EMAIL",):
             f"{_name} is not a valid email address: {vars()[_name]!r}"
         ) from exc
 
+# ESCALATION
+# How long the acknowledgement link in an escalation email works.
+ESCALATION_ACK_MAX_AGE_HOURS = env.int("ESCALATION_ACK_MAX_AGE_HOURS", default=72)
+
 # CELERY
 CELERY_BROKER_URL = env.str("CELERY_BROKER_URL", default="filesystem://")
 if CELERY_BROKER_URL.startswith("filesystem://"):
