@@ -99,12 +99,14 @@ def _delivery_kick() -> None:
 
 def _duration(delta: timedelta) -> str:
     minutes = max(0, int(delta.total_seconds() // 60))
+    if minutes == 0:
+        return "less than 1 min"
     days, minutes = divmod(minutes, 1440)
     hours, minutes = divmod(minutes, 60)
     parts = [f"{days} d"] if days else []
     if hours:
         parts.append(f"{hours} h")
-    if minutes or not parts:
+    if minutes:
         parts.append(f"{minutes} min")
     return " ".join(parts)
 
@@ -123,7 +125,13 @@ def _ack_url(*, ticket: Ticket, level: int, email: str) -> str:
 
 
 def _notifications(
-    *, ticket: Ticket, level: int, when: datetime, recipients: list[EscalationContact], ladder
+    *,
+    ticket: Ticket,
+    level: int,
+    when: datetime,
+    recipients: list[EscalationContact],
+    ladder: _Ladder,
+    requested_by: Any = None,
 ) -> list[Notification]:
     """One email per recipient; the bodies differ only by the personal acknowledgement link,
     so they are rendered once per ticket and level."""
@@ -142,6 +150,9 @@ def _notifications(
         "admin_url": _admin_url(ticket),
         "ack_url": _ACK_PLACEHOLDER,
         "ack_hours": settings.ESCALATION_ACK_MAX_AGE_HOURS,
+        "requested_by": (
+            (requested_by.get_full_name() or requested_by.get_username()) if requested_by else ""
+        ),
     }
     subject = " ".join(render_to_string("emails/escalation_subject.txt", context).split())[:300]
     body_text = render_to_string("emails/escalation.txt", context)
@@ -211,7 +222,12 @@ def _reach(
             )
         )
     writes.notifications += _notifications(
-        ticket=ticket, level=level, when=when, recipients=recipients, ladder=ladder
+        ticket=ticket,
+        level=level,
+        when=when,
+        recipients=recipients,
+        ladder=ladder,
+        requested_by=None if automatic else actor,
     )
     writes.reached.append((ticket, level, automatic, actor))
 

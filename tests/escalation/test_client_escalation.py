@@ -40,7 +40,9 @@ def test_pm_escalates_an_overdue_ticket_one_level_and_it_is_recorded_with_who_as
     event = TicketEvent.objects.get(ticket=ticket, action=TicketEvent.Action.ESCALATED)
     assert event.actor == pm
     assert event.changes == {"escalation_level": [1, 2]}
-    assert Notification.objects.filter(ticket=ticket, sequence=2).count() == 1
+    email = Notification.objects.get(ticket=ticket, sequence=2)
+    assert f"at the request of {pm.get_full_name()}" in email.body_text
+    assert "5 min late" in email.body_text
 
 
 def test_client_escalation_then_the_breach_does_not_notify_level_2_again(site, pm):

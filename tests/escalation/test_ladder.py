@@ -1,6 +1,7 @@
 """The automatic ladder, driven the way the scan drives it: the breach signal, then scan
 passes at later times."""
 
+import io
 from datetime import timedelta
 
 import pytest
@@ -173,3 +174,32 @@ def test_breach_signal_is_received_by_escalation_inside_the_scans_transaction():
     ticket.refresh_from_db()
     assert ticket.escalation_level == 1
     assert not EscalationRecord.objects.exists()
+
+
+def test_run_sla_scan_command_escalates_and_delivers_the_emails(site):
+    from django.core import mail
+    from django.core.management import call_command
+
+    from .factories import EscalationContactFactory
+
+    EscalationContactFactory(at=2, site=site, email="team@stmarys.example")
+    EscalationContactFactory(at=4, email="exec@rxhealth.example")
+    ticket = overdue_ticket(impact="high", site=site)
+    with time_machine.travel(T0 + HOUR, tick=False):
+        breach(ticket)
+    outputs = []
+    for later in (2, 3, 4):
+        with time_machine.travel(T0 + later * HOUR, tick=False):
+            out = io.StringIO()
+            call_command("run_sla_scan", stdout=out)
+            outputs.append(out.getvalue())
+    assert level_of(ticket) == 4
+    assert "escalations: 1" in outputs[0]
+    assert "escalations: 1" in outputs[1]
+    assert "escalations: 0" in outputs[2]
+    assert sorted((m.to[0], m.subject.split(":")[0][-7:]) for m in mail.outbox) == [
+        ("exec@rxhealth.example", "level 4"),
+        ("team@stmarys.example", "level 2"),
+        ("team@stmarys.example", "level 3"),
+        ("team@stmarys.example", "level 4"),
+    ]

@@ -116,3 +116,36 @@ def test_admin_pages_for_levels_contacts_maximums_history_and_acknowledgements(
     assert page.status_code == 200
     assert f"requested by {pm}" in page.content.decode()
     assert "Tess Team (tess@rx.example, level 2)" in page.content.decode()
+
+
+def test_ticket_inline_shows_history_with_who_asked_who_heard_and_who_acknowledged(
+    client, site, contacts
+):
+    from django.contrib import admin
+
+    from escalation.admin import EscalationRecordInline
+    from escalation.selectors import ack_token_make
+    from escalation.services import escalation_acknowledge
+    from tickets.models import Ticket
+
+    pm = MembershipFactory(site=site, role=Role.PM).user
+    ticket = overdue_ticket(impact="high", site=site)
+    with time_machine.travel(T0 + HOUR, tick=False):
+        breach(ticket)
+    with time_machine.travel(T0 + 90 * timedelta(minutes=1), tick=False):
+        escalation_request(ticket=ticket, actor=pm)
+        escalation_acknowledge(
+            token=ack_token_make(ticket_id=ticket.pk, level=3, email="tess@rx.example")
+        )
+    inline = EscalationRecordInline(Ticket, admin.site)
+    request = RequestFactory().get("/")
+    request.user = SuperuserFactory()
+    rows = list(inline.get_queryset(request).filter(ticket=ticket).order_by("level"))
+    assert [(r.level, inline.how(r)) for r in rows] == [
+        (2, "automatic"),
+        (3, f"requested by {pm}"),
+    ]
+    assert "Drew Director (" in inline.notified_list(rows[1])
+    assert "tess@rx.example at 2026-03-02 10:30" in inline.acknowledged_by(rows[1])
+    assert inline.acknowledged_by(rows[0]) == "—"
+    assert not inline.has_add_permission(request)
