@@ -4,7 +4,7 @@ from datetime import datetime
 
 from tickets.models import Ticket
 
-from .services import escalation_start, escalation_stop
+from .services import escalation_resume, escalation_start, escalation_stop
 
 
 def on_response_breached(sender, *, ticket: Ticket, breached_at: datetime, **kwargs) -> None:
@@ -13,3 +13,7 @@ def on_response_breached(sender, *, ticket: Ticket, breached_at: datetime, **kwa
 
 def on_first_response_recorded(sender, *, ticket: Ticket, **kwargs) -> None:
     escalation_stop(ticket=ticket)
+
+
+def on_impact_or_status_changed(sender, *, ticket: Ticket, **kwargs) -> None:
+    escalation_resume(ticket=ticket)

@@ -18,6 +18,7 @@ from django.utils import timezone
 
 from sla.clocks import deadline
 from sla.models import SLAPolicy
+from sla.selectors import policy_for
 from tickets.errors import Conflict
 from tickets.models import Notification, Status, Ticket, TicketEvent
 from tickets.services import ticket_history_record
@@ -285,6 +286,32 @@ def escalation_stop(*, ticket: Ticket) -> Ticket:
     """A first response landed: no further automatic levels for this ticket."""
     if ticket.escalation_next_at is not None:
         ticket.escalation_next_at = None
+        ticket.save(update_fields=["escalation_next_at"])
+    return ticket
+
+
+@transaction.atomic
+def escalation_resume(*, ticket: Ticket, now: datetime | None = None) -> Ticket:
+    """After an impact change or a reopening of a locked ticket whose first response breached
+    and is still missing: schedule the next level a window from now if it may climb higher
+    (a raised impact, a reopened ticket), or stop the climb if it may not."""
+    if ticket.response_breached_at is None:
+        return ticket
+    now = now or timezone.now()
+    before = ticket.escalation_next_at
+    policy = policy_for(kind=ticket.kind, impact=ticket.impact)
+    if (
+        ticket.responded_at is not None
+        or not ticket.is_open
+        or policy is None
+        or ticket.escalation_level >= max_level_for(ticket=ticket)
+    ):
+        ticket.escalation_next_at = None
+    elif ticket.escalation_next_at is None:
+        ticket.escalation_next_at = deadline(
+            start=now, minutes=policy.first_response_minutes, calendar=policy.calendar
+        )
+    if ticket.escalation_next_at != before:
         ticket.save(update_fields=["escalation_next_at"])
     return ticket
 

@@ -203,3 +203,43 @@ def test_run_sla_scan_command_escalates_and_delivers_the_emails(site):
         ("team@stmarys.example", "level 3"),
         ("team@stmarys.example", "level 4"),
     ]
+
+
+def test_raising_the_impact_after_the_climb_stopped_lets_it_climb_to_the_new_maximum():
+    from tests.tickets.factories import StaffFactory
+    from tickets.services import ticket_impact_change
+
+    ticket = overdue_ticket(impact="low")
+    with time_machine.travel(ticket.response_due_at, tick=False):
+        breach(ticket)
+    ticket.refresh_from_db()
+    assert (ticket.escalation_level, ticket.escalation_next_at) == (2, None)
+    changed_at = ticket.response_due_at + HOUR
+    with time_machine.travel(changed_at, tick=False):
+        ticket_impact_change(ticket=ticket, actor=StaffFactory(), impact="high")
+    ticket.refresh_from_db()
+    assert ticket.escalation_next_at == changed_at + HOUR
+    scan_at(changed_at + HOUR)
+    scan_at(changed_at + 2 * HOUR)
+    scan_at(changed_at + 3 * HOUR)
+    assert level_of(ticket) == 4
+
+
+def test_resolving_stops_the_climb_and_reopening_resumes_it():
+    from tests.tickets.factories import StaffFactory
+    from tickets.services import ticket_status_change
+
+    agent = StaffFactory()
+    ticket = overdue_ticket(impact="high")
+    with time_machine.travel(T0 + HOUR, tick=False):
+        breach(ticket)
+    with time_machine.travel(T0 + 90 * timedelta(minutes=1), tick=False):
+        ticket_status_change(ticket=ticket, actor=agent, status=Status.RESOLVED)
+    ticket.refresh_from_db()
+    assert ticket.escalation_next_at is None
+    with time_machine.travel(T0 + 5 * HOUR, tick=False):
+        ticket_status_change(ticket=ticket, actor=agent, status=Status.IN_PROGRESS)
+    ticket.refresh_from_db()
+    assert ticket.escalation_next_at == T0 + 6 * HOUR
+    scan_at(T0 + 6 * HOUR)
+    assert level_of(ticket) == 3
