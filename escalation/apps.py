@@ -4,3 +4,23 @@ from django.apps import AppConfig
 class EscalationConfig(AppConfig):
     name = "escalation"
     verbose_name = "Escalation"
+
+    def ready(self) -> None:
+        from sla import scan, signals
+        from tickets import signals as ticket_signals
+
+        from . import handlers, services
+
+        signals.response_breached.connect(
+            handlers.on_response_breached, dispatch_uid="escalation.response_breached"
+        )
+        signals.first_response_recorded.connect(
+            handlers.on_first_response_recorded, dispatch_uid="escalation.first_response"
+        )
+        ticket_signals.impact_changed.connect(
+            handlers.on_impact_or_status_changed, dispatch_uid="escalation.resume"
+        )
+        ticket_signals.status_changed.connect(
+            handlers.on_impact_or_status_changed, dispatch_uid="escalation.resume"
+        )
+        scan.step_register("escalations", services.escalation_step)

@@ -1,5 +1,6 @@
 """The escalation ladder: levels, the contacts at each level, and how far each kind may climb."""
 
+from django.conf import settings
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import Q
@@ -92,3 +93,77 @@ class EscalationMaximum(models.Model):
     def __str__(self) -> str:
         impact = f" ({self.get_impact_display()})" if self.impact else ""
         return f"{self.get_kind_display()}{impact}: up to level {self.max_level}"
+
+
+class EscalationRecord(models.Model):
+    """One level a ticket reached: when, automatically or at whose request, and who was told.
+
+    A ticket reaches each level once (levels only go up), hence the unique key, which also
+    keeps two overlapping scans from recording the same step twice.
+    """
+
+    ticket = models.ForeignKey(
+        "tickets.Ticket", on_delete=models.CASCADE, related_name="escalation_records"
+    )
+    level = models.PositiveSmallIntegerField(
+        validators=[MinValueValidator(2), MaxValueValidator(4)]
+    )
+    from_level = models.PositiveSmallIntegerField()
+    reached_at = models.DateTimeField()
+    automatic = models.BooleanField(
+        default=True, help_text="Reached by the scan; otherwise at the request of `actor`."
+    )
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        help_text="Who asked for the escalation; empty when the scan did it.",
+    )
+    # [{"name", "role", "email", "level"}, ...]: kept as sent, so history stays true when
+    # contacts are edited later.
+    notified = models.JSONField(default=list, blank=True)
+
+    class Meta:
+        ordering = ["ticket", "level"]
+        verbose_name = "escalation history entry"
+        verbose_name_plural = "escalation history"
+        constraints = [
+            models.UniqueConstraint(fields=["ticket", "level"], name="escalation_record_once"),
+        ]
+        indexes = [models.Index(fields=["reached_at"], name="escalation_record_reached")]
+
+    def __str__(self) -> str:
+        how = "automatic" if self.automatic else f"requested by {self.actor or 'a deleted user'}"
+        return f"Level {self.level} ({how})"
+
+
+class EscalationAcknowledgement(models.Model):
+    """An escalation contact confirmed, through the link in their email, that they saw it.
+
+    It never counts as a response to the client: it touches no SLA clock.
+    """
+
+    record = models.ForeignKey(
+        EscalationRecord, on_delete=models.CASCADE, related_name="acknowledgements"
+    )
+    contact = models.ForeignKey(
+        EscalationContact,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="acknowledgements",
+    )
+    email = models.EmailField()
+    acknowledged_at = models.DateTimeField()
+    user_agent = models.CharField(max_length=300, blank=True)
+
+    class Meta:
+        ordering = ["-acknowledged_at"]
+        constraints = [
+            models.UniqueConstraint(fields=["record", "email"], name="escalation_ack_once"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.email} acknowledged level {self.record.level}"

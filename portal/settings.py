@@ -192,6 +192,10 @@ ATTACHMENT_ALLOWED_TYPES = env.list(
 SLA_SCAN_INTERVAL_SECONDS = env.int("SLA_SCAN_INTERVAL_SECONDS", default=60)
 
 
+# ESCALATION
+# How long the acknowledgement link in an escalation email works.
+ESCALATION_ACK_MAX_AGE_HOURS = env.int("ESCALATION_ACK_MAX_AGE_HOURS", default=72)
+
 # CELERY
 CELERY_BROKER_URL = env.str("CELERY_BROKER_URL", default="filesystem://")
 if CELERY_BROKER_URL.startswith("filesystem://"):

@@ -1,0 +1,95 @@
+"""The escalation step's cost for N tickets escalating in one scan pass: SQL queries and time.
+
+    DATABASE_URL=postgres://... python bench/escalation_step.py
+
+Needs a migrated database; everything it creates is rolled back, so it leaves nothing behind.
+The query count is the same for 10 and for 100 tickets (one batch); above the batch size it
+grows by one batch's fixed cost per batch.
+"""
+
+import os
+import sys
+import time
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "portal.settings")
+
+import django
+
+django.setup()
+
+from django.contrib.auth import get_user_model  # noqa: E402
+from django.db import connection, transaction  # noqa: E402
+from django.test.utils import CaptureQueriesContext  # noqa: E402
+
+from escalation.models import EscalationContact, EscalationLevel  # noqa: E402
+from escalation.services import STEP_BATCH_SIZE, escalation_step  # noqa: E402
+from tickets.models import ClientSite, Ticket  # noqa: E402
+
+NOW = datetime(2030, 1, 7, 12, 0, tzinfo=UTC)
+
+
+class _Rollback(Exception):
+    pass
+
+
+def measure(count: int) -> tuple[int, float, int]:
+    try:
+        with transaction.atomic():
+            site = ClientSite.objects.create(name="Bench Hospital", slug="bench-hospital")
+            user = get_user_model().objects.create(username="bench-reporter")
+            levels = {level.number: level for level in EscalationLevel.objects.all()}
+            EscalationContact.objects.bulk_create(
+                [
+                    EscalationContact(
+                        name=f"Bench {n}",
+                        role="Bench",
+                        email=f"bench{n}@bench.example",
+                        level=levels[n],
+                        site=site if n == 2 else None,
+                    )
+                    for n in (2, 3)
+                ]
+            )
+            Ticket.objects.bulk_create(
+                [
+                    Ticket(
+                        reference=f"BENCH-{i}",
+                        site=site,
+                        reporter=user,
+                        kind="incident",
+                        impact="high",
+                        title=f"Bench ticket {i}",
+                        description="bench",
+                        response_due_at=NOW - timedelta(hours=2),
+                        response_breached_at=NOW - timedelta(hours=2),
+                        escalation_level=2,
+                        escalation_next_at=NOW - timedelta(minutes=1),
+                    )
+                    for i in range(count)
+                ]
+            )
+            with CaptureQueriesContext(connection) as queries:
+                started = time.perf_counter()
+                reached = escalation_step(NOW)
+                elapsed = time.perf_counter() - started
+            assert reached == count, (reached, count)
+            result = (len(queries), elapsed, reached)
+            raise _Rollback
+    except _Rollback:
+        return result
+
+
+def main() -> None:
+    print(f"database: {connection.vendor}; step batch size: {STEP_BATCH_SIZE}")
+    measure(1)  # warm up: template compilation, connection
+    print(f"{'tickets':>8} {'queries':>8} {'seconds':>8} {'ms/ticket':>10}")
+    for count in (10, 100, 1000):
+        queries, elapsed, reached = measure(count)
+        print(f"{count:>8} {queries:>8} {elapsed:>8.3f} {1000 * elapsed / reached:>10.2f}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,58 @@
+"""Escalation in the client portal: the Escalate action, the support contacts page, and the
+acknowledgement link that escalation emails carry (no login: the contacts are not users)."""
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.views.decorators.http import require_http_methods, require_POST
+
+from escalation.selectors import ack_target, escalation_support_path
+from escalation.services import escalation_acknowledge, escalation_request
+from tickets.errors import DomainError
+from tickets.models import Ticket
+from tickets.selectors import sites_visible_to, ticket_get_visible
+
+
+@login_required
+@require_POST
+def ticket_escalate(request: HttpRequest, reference: str) -> HttpResponse:
+    try:
+        ticket = ticket_get_visible(user=request.user, reference=reference)
+    except Ticket.DoesNotExist as exc:
+        raise Http404("No such ticket.") from exc
+    try:
+        ticket = escalation_request(ticket=ticket, actor=request.user)
+    except DomainError as exc:
+        messages.error(request, exc.message)
+    else:
+        messages.success(
+            request,
+            f"{ticket.reference} is now at escalation level {ticket.escalation_level}; "
+            "the escalation contacts have been emailed.",
+        )
+    return redirect("ticket-detail", reference=reference)
+
+
+@login_required
+def support(request: HttpRequest) -> HttpResponse:
+    paths = escalation_support_path(sites=sites_visible_to(request.user))
+    return render(request, "portal/support.html", {"paths": paths})
+
+
+@require_http_methods(["GET", "POST"])
+def escalation_ack(request: HttpRequest, token: str) -> HttpResponse:
+    # GET only shows a confirmation form: mail scanners that prefetch links must not
+    # acknowledge on the contact's behalf.
+    context: dict = {"token": token}
+    try:
+        target = ack_target(token=token)
+        context["target"] = target
+        if request.method == "POST":
+            context["acknowledgement"] = escalation_acknowledge(
+                token=token, user_agent=request.headers.get("User-Agent", "")
+            )
+    except DomainError as exc:
+        context["error"] = exc.message
+        return render(request, "portal/escalation_ack.html", context, status=exc.status_code)
+    return render(request, "portal/escalation_ack.html", context)
