@@ -48,3 +48,11 @@ def ticket(site, pm):
         description="Nobody can open the pharmacy module.",
         files=[png()],
     )
+
+
+@pytest.hookimpl(wrapper=True, tryfirst=True)
+def pytest_runtest_makereport(item, call):
+    """Keep each phase's report on the test item, so fixtures can tell that a test failed."""
+    report = yield
+    setattr(item, f"report_{report.when}", report)
+    return report

@@ -40,7 +40,7 @@ def test_new_ticket_form_states_each_kinds_commitment_from_the_policy_data(clien
     )
     client.force_login(pm)
     page = client.get(reverse("ticket-new")).content.decode()
-    assert "First response within 3 hours, with an estimated completion time." in page
+    assert "First response within 3 hours, with an estimated resolution time." in page
     assert (
         "First response within 45 minutes, then an update at least every 1 hour 30 minutes" in page
     )
