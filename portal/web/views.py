@@ -190,7 +190,10 @@ def ticket_new(request: HttpRequest) -> HttpResponse:
     sites = sites_where_can_file(request.user).order_by("name")
     if not sites.exists():
         raise PermissionDenied(CANNOT_FILE)
-    form = TicketCreateForm(request.POST or None, request.FILES or None, sites=sites)
+    if request.method == "POST":
+        form = TicketCreateForm(request.POST, request.FILES, sites=sites)
+    else:
+        form = TicketCreateForm(sites=sites)
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
         try:
@@ -247,6 +250,8 @@ def ticket_new(request: HttpRequest) -> HttpResponse:
 
 
 def _ticket_or_404(request: HttpRequest, reference: str) -> Ticket:
+    if "\x00" in reference:  # PostgreSQL refuses NUL in a query: not a reference anyway
+        raise Http404("No such ticket.")
     try:
         return ticket_get_visible(user=request.user, reference=reference)
     except Ticket.DoesNotExist as exc:
@@ -360,6 +365,8 @@ def ticket_status(request: HttpRequest, reference: str) -> HttpResponse:
 @login_required
 def attachment_download(request: HttpRequest, reference: str, pk: int) -> FileResponse:
     """Files leave only through here: the attachment must belong to a ticket the user sees."""
+    if "\x00" in reference:
+        raise Http404("No such file.")
     attachment = (
         attachments_visible_to(request.user)
         .filter(pk=pk, ticket__reference=reference)

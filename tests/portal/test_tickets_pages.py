@@ -241,24 +241,6 @@ def test_attachment_downloads_with_its_name_and_content(client, pm, ticket):
 
 # ESCALATE BUTTON (the view is the escalation app's; a stand-in URL shows the button here)
 
-urlpatterns = None
-
-
-def _with_escalate_url():
-    from django.http import HttpResponse
-    from django.urls import include, path
-
-    global urlpatterns
-    urlpatterns = [
-        path(
-            "tickets/<str:reference>/escalate/",
-            lambda request, reference: HttpResponse(),
-            name="ticket-escalate",
-        ),
-        path("", include("portal.urls")),
-    ]
-    return override_settings(ROOT_URLCONF=__name__)
-
 
 @pytest.mark.django_db
 @pytest.mark.parametrize(
@@ -280,7 +262,7 @@ def test_escalate_shows_only_when_the_response_is_overdue_for_pm_and_it(
         responded_at=now if responded else None,
     )
     client.force_login(member(site, role))
-    with _with_escalate_url():
+    with override_settings(ROOT_URLCONF="tests.portal.escalate_urls"):
         page = client.get(reverse("ticket-detail", args=[ticket.reference])).content.decode()
     assert (">Escalate</button>" in page) is shown
 
@@ -358,3 +340,11 @@ def test_dashboard_paginates_and_keeps_the_filters(client, site, pm):
     page = client.get(reverse("dashboard"), {"q": "Printer", "page": 2})
     assert len(page.context["page"].object_list) == 2
     assert "q=Printer&amp;page=3" in page.content.decode()
+
+
+@pytest.mark.django_db
+def test_a_reference_with_a_nul_byte_is_a_404_not_500(client, pm, ticket):
+    client.force_login(pm)
+    assert client.get("/tickets/RX-1001%00/").status_code == 404
+    assert client.get("/tickets/RX%00/attachments/1/").status_code == 404
+    assert client.post("/tickets/RX%00/reply/", {"body": "x"}).status_code == 404
