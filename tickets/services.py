@@ -10,7 +10,7 @@ import filetype
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.files.uploadedfile import UploadedFile
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from . import signals
@@ -520,22 +520,25 @@ def membership_invite(
             "Several accounts use this email; ask Rx.Health support to add this person.",
             field="email",
         )
-    if matches:
-        user = matches[0]
-        if user.is_staff:
-            raise DomainError("This address belongs to Rx.Health staff.", field="email")
-        if SiteMembership.objects.filter(site=site, user=user).exists():
-            raise Conflict("This person is already a member of the site.", field="email")
-    else:
-        username = email[:150]
-        n = 1
-        while User.objects.filter(username=username).exists():
-            n += 1
-            username = f"{email[: 150 - len(str(n)) - 1]}-{n}"
-        user = User(username=username, email=email)
-        user.set_unusable_password()
-        user.save()
-    membership = SiteMembership.objects.create(site=site, user=user, role=role)
+    if matches and matches[0].is_staff:
+        raise DomainError("This address belongs to Rx.Health staff.", field="email")
+    try:
+        # A savepoint, so two managers inviting the same person at once get a clear answer.
+        with transaction.atomic():
+            if matches:
+                user = matches[0]
+            else:
+                username = email[:150]
+                n = 1
+                while User.objects.filter(username=username).exists():
+                    n += 1
+                    username = f"{email[: 150 - len(str(n)) - 1]}-{n}"
+                user = User(username=username, email=email)
+                user.set_unusable_password()
+                user.save()
+            membership = SiteMembership.objects.create(site=site, user=user, role=role)
+    except IntegrityError as exc:
+        raise Conflict("This person is already a member of the site.", field="email") from exc
     return membership, not matches
 
 
