@@ -209,3 +209,46 @@ def test_viewer_cannot_file(live_server, browser, steps, site, pm):
     assert driver.find_element(By.TAG_NAME, "h1").text == "Not allowed"
     assert "project managers and IT staff" in driver.page_source
     assert not driver.find_elements(By.ID, "id_title")
+
+
+UNLABELLED_FIELDS = """
+return Array.from(document.querySelectorAll('input, select, textarea'))
+  .filter(el => el.type !== 'hidden' && el.offsetParent !== null)
+  .filter(el => !(el.labels && el.labels.length) && !el.getAttribute('aria-label'))
+  .map(el => el.outerHTML);
+"""
+OVERFLOW = "return document.documentElement.scrollWidth - document.documentElement.clientWidth;"
+
+
+@pytest.mark.django_db(transaction=True)
+def test_every_field_is_labelled_and_pages_fit_a_phone(live_server, browser, steps, site, pm):
+    from tickets import services
+
+    ticket = services.ticket_create(
+        actor=pm,
+        site=site,
+        kind="incident",
+        impact="high",
+        title="A rather long title that must wrap on a phone without pushing the page wider",
+        description="Nobody can open the pharmacy module.",
+    )
+    driver = browser
+    _sign_in(driver, live_server, "pat@mercy.example")
+    pages = {
+        "dashboard": "/",
+        "new-ticket": "/tickets/new/",
+        "ticket": f"/tickets/{ticket.reference}/",
+        "members": f"/sites/{site.slug}/members/",
+        "password-change": "/accounts/password/change/",
+    }
+    for width in (1280, 390):
+        driver.set_window_size(width, 900)
+        for name, path in pages.items():
+            driver.get(live_server.url + path)
+            _wait(driver, lambda d: d.find_elements("tag name", "footer"))
+            steps(f"{name}-{width}px")
+            assert driver.execute_script(UNLABELLED_FIELDS) == [], name
+            assert driver.execute_script(OVERFLOW) <= 0, f"{name} is wider than {width}px"
+            assert driver.find_element("tag name", "h1").text
+            footer = driver.find_element("tag name", "footer").text
+            assert "(646) 969-9939" in footer
