@@ -10,6 +10,7 @@ class PortalConfig(AppConfig):
         from django.apps import apps
 
         from .schedule import periodic_tasks_sync
+        from .web import auth  # noqa: F401  (connects the failed sign-in log)
 
         # post_migrate is sent only for apps that have models, and `portal` has none: listen
         # for django_celery_beat's, which also means its tables exist by then.

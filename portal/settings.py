@@ -3,6 +3,7 @@
 A `.env` file beside manage.py is read when present. See the README's settings table.
 """
 
+from datetime import timedelta
 from email.utils import parseaddr
 from pathlib import Path
 
@@ -195,6 +196,29 @@ SLA_SCAN_INTERVAL_SECONDS = env.int("SLA_SCAN_INTERVAL_SECONDS", default=60)
 # ESCALATION
 # How long the acknowledgement link in an escalation email works.
 ESCALATION_ACK_MAX_AGE_HOURS = env.int("ESCALATION_ACK_MAX_AGE_HOURS", default=72)
+
+# PORTAL WEB (the client portal: sign-in, sessions, login throttling)
+INSTALLED_APPS += ["axes"]
+MIDDLEWARE += ["portal.web.middleware.SessionTimeoutMiddleware", "axes.middleware.AxesMiddleware"]
+AUTHENTICATION_BACKENDS = [
+    # First, so a locked-out sign-in is refused before any password is checked.
+    "portal.web.auth.ThrottledBackend",
+    # Site contacts sign in with their email; usernames still work (staff in admin).
+    "portal.web.auth.EmailBackend",
+]
+# Signed out after this many minutes without a request, and this many hours after signing in.
+SESSION_IDLE_TIMEOUT_MINUTES = env.int("SESSION_IDLE_TIMEOUT_MINUTES", default=30)
+SESSION_ABSOLUTE_TIMEOUT_HOURS = env.int("SESSION_ABSOLUTE_TIMEOUT_HOURS", default=12)
+SESSION_COOKIE_AGE = SESSION_ABSOLUTE_TIMEOUT_HOURS * 3600
+AXES_FAILURE_LIMIT = env.int("AXES_FAILURE_LIMIT", default=5)
+AXES_COOLOFF_TIME = timedelta(minutes=env.int("AXES_COOLOFF_MINUTES", default=15))
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_RESET_ON_SUCCESS = True
+AXES_LOCKOUT_TEMPLATE = "registration/locked_out.html"
+AXES_IPWARE_PROXY_COUNT = 1 if env.bool("BEHIND_TLS_PROXY", default=False) else None
+PORTAL_DASHBOARD_PAGE_SIZE = 25
+TEMPLATES[0]["OPTIONS"]["context_processors"].append("portal.web.context.nav")
+
 
 # CELERY
 CELERY_BROKER_URL = env.str("CELERY_BROKER_URL", default="filesystem://")

@@ -10,7 +10,7 @@ import filetype
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.files.uploadedfile import UploadedFile
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from . import signals
@@ -479,3 +479,85 @@ def membership_set(*, site: ClientSite, user: Any, role: str, actor: Any = None)
         user=user, site=site, defaults={"role": role}
     )
     return membership
+
+
+def _require_site_manager(*, actor: Any, site: ClientSite) -> None:
+    if is_staff(actor):
+        return
+    if membership_role(user=actor, site=site) != Role.PM:
+        raise NotAllowed("Only the site's project managers manage its members.")
+
+
+def _keep_one_pm(*, site: ClientSite, leaving: SiteMembership) -> None:
+    """Refuse to leave a site without a project manager: requests must come through one."""
+    if leaving.role != Role.PM:
+        return
+    pms = list(
+        SiteMembership.objects.select_for_update()
+        .filter(site=site, role=Role.PM)
+        .values_list("pk", flat=True)
+    )
+    if pms == [leaving.pk]:
+        raise Conflict(
+            "A site needs at least one project manager: make someone else a project manager first.",
+            field="role",
+        )
+
+
+@transaction.atomic
+def membership_invite(
+    *, site: ClientSite, email: str, role: str, actor: Any
+) -> tuple[SiteMembership, bool]:
+    """Give the person with this email a role at the site (pm only), creating their account
+    without a password when they have none. Returns the membership and whether it is new."""
+    _require_site_manager(actor=actor, site=site)
+    email = clean_text(email, field="email", max_length=254).lower()
+    if role not in Role.values:
+        raise DomainError(f"Choose one of: {', '.join(Role.values)}.", field="role")
+    matches = list(User.objects.filter(email__iexact=email)[:2])
+    if len(matches) > 1:
+        raise Conflict(
+            "Several accounts use this email; ask Rx.Health support to add this person.",
+            field="email",
+        )
+    if matches and matches[0].is_staff:
+        raise DomainError("This address belongs to Rx.Health staff.", field="email")
+    try:
+        # A savepoint, so two managers inviting the same person at once get a clear answer.
+        with transaction.atomic():
+            if matches:
+                user = matches[0]
+            else:
+                username = email[:150]
+                n = 1
+                while User.objects.filter(username=username).exists():
+                    n += 1
+                    username = f"{email[: 150 - len(str(n)) - 1]}-{n}"
+                user = User(username=username, email=email)
+                user.set_unusable_password()
+                user.save()
+            membership = SiteMembership.objects.create(site=site, user=user, role=role)
+    except IntegrityError as exc:
+        raise Conflict("This person is already a member of the site.", field="email") from exc
+    return membership, not matches
+
+
+@transaction.atomic
+def membership_role_change(*, site: ClientSite, user: Any, role: str, actor: Any) -> SiteMembership:
+    """Change a member's role at the site (pm only); the last project manager stays one."""
+    _require_site_manager(actor=actor, site=site)
+    membership = SiteMembership.objects.select_for_update().get(site=site, user=user)
+    if role not in Role.values:
+        raise DomainError(f"Choose one of: {', '.join(Role.values)}.", field="role")
+    if role != Role.PM:
+        _keep_one_pm(site=site, leaving=membership)
+    return membership_set(site=site, user=user, role=role, actor=actor)
+
+
+@transaction.atomic
+def membership_remove(*, site: ClientSite, user: Any, actor: Any) -> None:
+    """Remove a member from the site (pm only); the last project manager stays."""
+    _require_site_manager(actor=actor, site=site)
+    membership = SiteMembership.objects.select_for_update().get(site=site, user=user)
+    _keep_one_pm(site=site, leaving=membership)
+    membership.delete()

@@ -1,12 +1,11 @@
 from django.contrib.auth import views as auth_views
-from django.urls import path
+from django.urls import path, reverse_lazy
 
 from . import escalation_views, views
 
 urlpatterns = [
     path("", views.dashboard, name="dashboard"),
-    path("accounts/login/", auth_views.LoginView.as_view(), name="login"),
-    path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path("tickets/new/", views.ticket_new, name="ticket-new"),
     path("tickets/<str:reference>/", views.ticket_detail, name="ticket-detail"),
     path(
         "tickets/<str:reference>/escalate/",
@@ -15,4 +14,55 @@ urlpatterns = [
     ),
     path("support/", escalation_views.support, name="support"),
     path("escalation/ack/<str:token>/", escalation_views.escalation_ack, name="escalation-ack"),
+    path("tickets/<str:reference>/reply/", views.ticket_reply, name="ticket-reply"),
+    path("tickets/<str:reference>/status/", views.ticket_status, name="ticket-status"),
+    path(
+        "tickets/<str:reference>/attachments/<int:pk>/",
+        views.attachment_download,
+        name="attachment-download",
+    ),
+    path("sites/<slug:slug>/members/", views.site_members, name="site-members"),
+    path("sites/<slug:slug>/members/invite/", views.member_invite, name="member-invite"),
+    path("sites/<slug:slug>/members/<int:user_id>/role/", views.member_role, name="member-role"),
+    path(
+        "sites/<slug:slug>/members/<int:user_id>/remove/",
+        views.member_remove,
+        name="member-remove",
+    ),
+    # Accounts
+    path("accounts/login/", views.LoginView.as_view(), name="login"),
+    path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path(
+        "accounts/password/change/",
+        auth_views.PasswordChangeView.as_view(),
+        name="password_change",
+    ),
+    path(
+        "accounts/password/change/done/",
+        auth_views.PasswordChangeDoneView.as_view(),
+        name="password_change_done",
+    ),
+    path("accounts/password/reset/", views.PasswordResetView.as_view(), name="password_reset"),
+    path(
+        "accounts/password/reset/sent/",
+        auth_views.PasswordResetDoneView.as_view(),
+        name="password_reset_done",
+    ),
+    path(
+        "accounts/reset/<uidb64>/<token>/",
+        auth_views.PasswordResetConfirmView.as_view(
+            success_url=reverse_lazy("password_reset_complete")
+        ),
+        name="password_reset_confirm",
+    ),
+    path(
+        "accounts/reset/done/",
+        auth_views.PasswordResetCompleteView.as_view(),
+        name="password_reset_complete",
+    ),
+    path(
+        "accounts/invitation/<uidb64>/<token>/",
+        views.InvitationAcceptView.as_view(),
+        name="invitation-accept",
+    ),
 ]
