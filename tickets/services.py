@@ -479,3 +479,28 @@ def membership_set(*, site: ClientSite, user: Any, role: str, actor: Any = None)
         user=user, site=site, defaults={"role": role}
     )
     return membership
+
+
+@transaction.atomic
+def membership_remove(*, site: ClientSite, user: Any, actor: Any = None) -> bool:
+    """Take away a user's role at a site; True when there was one."""
+    deleted, _ = SiteMembership.objects.filter(user=user, site=site).delete()
+    return bool(deleted)
+
+
+@transaction.atomic
+def notifications_resend(*, notification_ids: Iterable[int], actor: Any) -> int:
+    """Put failed notifications back in the outbox with a fresh retry budget (staff only) and
+    kick delivery after commit; returns how many were queued again."""
+    from .models import Notification
+    from .tasks import notifications_deliver_pending
+
+    if not is_staff(actor):
+        raise NotAllowed("Only Rx.Health staff resend notifications.")
+    ids = [int(pk) for pk in notification_ids]
+    count = Notification.objects.filter(pk__in=ids, status=Notification.Status.FAILED).update(
+        status=Notification.Status.PENDING, attempts=0, next_attempt_at=timezone.now()
+    )
+    if count:
+        transaction.on_commit(notifications_deliver_pending.delay)
+    return count
