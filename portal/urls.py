@@ -10,6 +10,7 @@ admin.site.index_title = "Support back office"
 urlpatterns = [
     path("healthz", healthz, name="healthz"),
     path("admin/", admin.site.urls),
+    path("staff/", include("portal.backoffice.urls")),
     path("api/v1/", include("portal.api.urls")),
     path("", include("portal.web.urls")),
 ]
