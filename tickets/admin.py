@@ -41,6 +41,8 @@ from .selectors import is_staff, tickets_visible_to
 User = get_user_model()
 
 BACKOFFICE_CSS = {"all": ("backoffice/backoffice.css",)}
+TICKET_FIELDSET = "Ticket"
+KIND_SHORT = {Kind.GENERAL: "General / Q&A", Kind.TASK: "Routine task", Kind.CHANGE: "Change"}
 
 
 class StaffWorkMixin:
@@ -287,12 +289,22 @@ class HistoryInline(ReadOnlyInline):
 
 class NotificationInline(ReadOnlyInline):
     model = Notification
-    fields = ("created_at", "event", "channel", "recipient", "status_badge", "attempts", "sent_at")
+    fields = ("created_at", "event_name", "channel", "recipient", "status_badge", "attempts",
+              "sent_at")  # fmt: skip
     verbose_name_plural = "Notifications sent for this ticket"
+
+    @admin.display(description="Event")
+    def event_name(self, obj: Notification) -> str:
+        return event_label(obj.event)
 
     @admin.display(description="Status")
     def status_badge(self, obj: Notification) -> str:
         return notification_status_html(obj)
+
+
+def event_label(event: str) -> str:
+    """The readable name of an email event; webhook rows keep their own names."""
+    return dict(Notification.Event.choices).get(event, event)
 
 
 def notification_status_html(obj: Notification) -> str:
@@ -307,8 +319,7 @@ class TicketAdmin(StaffWorkMixin, admin.ModelAdmin):
         "reference",
         "title",
         "site",
-        "kind",
-        "impact",
+        "kind_short",
         "status",
         "assignee",
         "sla",
@@ -371,6 +382,12 @@ class TicketAdmin(StaffWorkMixin, admin.ModelAdmin):
             phrase,
         )
 
+    @admin.display(description="Kind", ordering="kind")
+    def kind_short(self, obj: Ticket) -> str:
+        if obj.kind == Kind.INCIDENT:
+            return f"Incident, {obj.get_impact_display().lower()}"
+        return KIND_SHORT.get(obj.kind, obj.kind)
+
     @admin.display(description="Description")
     def description_text(self, obj: Ticket):
         return format_html('<div style="white-space: pre-wrap">{}</div>', obj.description)
@@ -406,10 +423,11 @@ class TicketAdmin(StaffWorkMixin, admin.ModelAdmin):
         if obj.kind == Kind.INCIDENT:
             work.insert(1, "impact")
         reply = ["body", "visibility", "estimated_resolution_at"]
+        # The template shows the ticket first, then the thread, then these two to act on it.
         return [
+            (TICKET_FIELDSET, {"fields": list(self.readonly_on_change)}),
             ("Reply or add an internal note", {"fields": reply}),
             ("Status, impact and assignee", {"fields": work}),
-            ("Ticket", {"fields": list(self.readonly_on_change)}),
         ]
 
     def get_readonly_fields(self, request: HttpRequest, obj: Any = None):
@@ -529,7 +547,7 @@ class NotificationAdmin(StaffWorkMixin, admin.ModelAdmin):
     list_display = (
         "created_at",
         "ticket_link",
-        "event",
+        "event_label",
         "channel",
         "recipient",
         "status_badge",
@@ -575,6 +593,10 @@ class NotificationAdmin(StaffWorkMixin, admin.ModelAdmin):
     def ticket_link(self, obj: Notification):
         url = reverse("admin:tickets_ticket_change", args=[obj.ticket_id])
         return format_html('<a href="{}">{}</a>', url, obj.ticket.reference)
+
+    @admin.display(description="Event", ordering="event")
+    def event_label(self, obj: Notification) -> str:
+        return event_label(obj.event)
 
     @admin.display(description="Status", ordering="status")
     def status_badge(self, obj: Notification):

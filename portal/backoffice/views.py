@@ -2,6 +2,7 @@
 Thin: parse input, call a selector, render."""
 
 import csv
+from urllib.parse import urlencode
 
 from django.contrib import admin
 from django.contrib.admin.views.decorators import staff_member_required
@@ -29,7 +30,13 @@ def dashboard(request: HttpRequest) -> HttpResponse:
             "state": state,
             "label": label,
             "cells": [
-                data.open_by_state.get(state, {}).get(impact, 0) for impact, _ in IMPACT_COLUMNS
+                {
+                    "count": data.open_by_state.get(state, {}).get(impact, 0),
+                    "query": urlencode(
+                        {"queue": "open", "sla_state__exact": state, "impact__exact": impact}
+                    ),
+                }
+                for impact, _ in IMPACT_COLUMNS
             ],
             "total": sum(data.open_by_state.get(state, {}).values()),
         }

@@ -288,3 +288,15 @@ def test_report_query_count_is_bounded_for_a_site_with_many_tickets(staff_client
         small = _count_queries(staff_client, url)
         _bulk_tickets(2000, site, "b")
         assert _count_queries(staff_client, url) == small
+
+
+def test_dashboard_counts_link_to_the_matching_tickets_in_the_queue(staff_client):
+    high = TicketFactory(kind=Kind.INCIDENT, impact="high", sla_state=SLAState.AT_RISK)
+    TicketFactory(kind=Kind.INCIDENT, impact="low", sla_state=SLAState.AT_RISK)
+    TicketFactory(kind=Kind.INCIDENT, impact="high", sla_state=SLAState.AT_RISK,
+                  status=Status.CLOSED)  # fmt: skip
+    response = staff_client.get(reverse("backoffice:dashboard"))
+    cell = response.context["grid"][1]["cells"][0]  # at risk, high impact
+    assert cell["count"] == 1
+    queue = staff_client.get(reverse("admin:tickets_ticket_changelist") + "?" + cell["query"])
+    assert list(queue.context["cl"].result_list) == [high]
