@@ -631,13 +631,67 @@ class MembershipInlineForm(forms.ModelForm):
         fields = ["user", "role"]
 
 
+class _DryRun(Exception):
+    pass
+
+
+class MembershipFormSet(forms.BaseInlineFormSet):
+    """Members change through the services. Validation runs them once in a savepoint that is
+    rolled back, so a refusal shows on the page; `save_formset` then runs them for real."""
+
+    request: HttpRequest | None = None
+
+    def clean(self) -> None:
+        super().clean()
+        if any(self.errors) or self.instance.pk is None:
+            return
+        try:
+            with transaction.atomic():
+                self.apply(actor=self.request.user)
+                raise _DryRun
+        except _DryRun:
+            pass
+        except DomainError as exc:
+            raise forms.ValidationError(exc.message) from exc
+
+    def apply(self, *, actor: Any) -> None:
+        site = self.instance
+        self.new_objects, self.changed_objects, self.deleted_objects = [], [], []
+        for form in self.initial_forms:
+            if form in self.deleted_forms:
+                services.membership_remove(site=site, user=form.instance.user, actor=actor)
+                self.deleted_objects.append(form.instance)
+        for form in self.forms:
+            if form in self.deleted_forms or not form.has_changed():
+                continue
+            data = form.cleaned_data
+            if not data.get("user"):
+                continue
+            before = form.initial.get("user")
+            if form.instance.pk and before and before != data["user"].pk:
+                services.membership_remove(site=site, user=User.objects.get(pk=before), actor=actor)
+            membership = services.membership_set(
+                site=site, user=data["user"], role=data["role"], actor=actor
+            )
+            if form.instance.pk:
+                self.changed_objects.append((membership, form.changed_data))
+            else:
+                self.new_objects.append(membership)
+
+
 class MembershipInline(admin.TabularInline):
     model = SiteMembership
     form = MembershipInlineForm
+    formset = MembershipFormSet
     extra = 1
     autocomplete_fields = ("user",)
     verbose_name = "member"
     verbose_name_plural = "Members (pm and it may file and reply; viewers only read)"
+
+    def get_formset(self, request, obj=None, **kwargs):
+        formset = super().get_formset(request, obj, **kwargs)
+        formset.request = request
+        return formset
 
     def get_queryset(self, request):
         return super().get_queryset(request).select_related("user")
@@ -658,35 +712,15 @@ class ClientSiteAdmin(admin.ModelAdmin):
     def has_module_permission(self, request: HttpRequest) -> bool:
         return is_staff(request.user) or super().has_module_permission(request)
 
+    def get_inlines(self, request: HttpRequest, obj: Any = None):
+        # Members are added on the site's page once the site exists.
+        return self.inlines if obj is not None else ()
+
     def save_formset(self, request, form, formset, change) -> None:
-        """Memberships change through the services, never by saving the inline's rows."""
-        if formset.model is not SiteMembership:
-            return super().save_formset(request, form, formset, change)
-        site = form.instance
-        formset.new_objects, formset.changed_objects, formset.deleted_objects = [], [], []
-        for inline_form in formset.initial_forms:
-            if inline_form in formset.deleted_forms:
-                membership = inline_form.instance
-                services.membership_remove(site=site, user=membership.user, actor=request.user)
-                formset.deleted_objects.append(membership)
-        for inline_form in formset.forms:
-            if inline_form in formset.deleted_forms or not inline_form.has_changed():
-                continue
-            data = inline_form.cleaned_data
-            if not data.get("user"):
-                continue
-            before = inline_form.initial.get("user")
-            if inline_form.instance.pk and before and before != data["user"].pk:
-                services.membership_remove(
-                    site=site, user=User.objects.get(pk=before), actor=request.user
-                )
-            membership = services.membership_set(
-                site=site, user=data["user"], role=data["role"], actor=request.user
-            )
-            if inline_form.instance.pk:
-                formset.changed_objects.append((membership, inline_form.changed_data))
-            else:
-                formset.new_objects.append(membership)
+        if isinstance(formset, MembershipFormSet):
+            formset.apply(actor=request.user)
+        else:
+            super().save_formset(request, form, formset, change)
 
 
 class MembershipOfUserInline(admin.TabularInline):

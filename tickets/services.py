@@ -482,10 +482,11 @@ def membership_set(*, site: ClientSite, user: Any, role: str, actor: Any = None)
 
 
 @transaction.atomic
-def membership_remove(*, site: ClientSite, user: Any, actor: Any = None) -> bool:
-    """Take away a user's role at a site; True when there was one."""
-    deleted, _ = SiteMembership.objects.filter(user=user, site=site).delete()
-    return bool(deleted)
+def membership_remove(*, site: ClientSite, user: Any, actor: Any) -> None:
+    """Remove a member from the site (staff, from admin)."""
+    if not is_staff(actor):
+        raise NotAllowed("Only Rx.Health staff remove members here.")
+    SiteMembership.objects.filter(user=user, site=site).delete()
 
 
 @transaction.atomic

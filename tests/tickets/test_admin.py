@@ -457,6 +457,42 @@ def test_memberships_are_added_and_removed_from_the_sites_page(client):
     ]
 
 
+def test_refused_membership_change_is_shown_on_the_sites_page_and_nothing_changes(
+    client, monkeypatch
+):
+    from tickets import services
+    from tickets.errors import Conflict
+
+    def refuse(**kwargs):
+        raise Conflict("A site needs at least one project manager.")
+
+    monkeypatch.setattr(services, "membership_remove", refuse)
+    client.force_login(SuperuserFactory())
+    site = ClientSiteFactory()
+    pm = MembershipFactory(site=site, role=Role.PM)
+    response = client.post(
+        reverse("admin:tickets_clientsite_change", args=[site.pk]),
+        {
+            "name": "Renamed",
+            "slug": site.slug,
+            "timezone": site.timezone,
+            "is_active": "on",
+            "memberships-TOTAL_FORMS": "1",
+            "memberships-INITIAL_FORMS": "1",
+            "memberships-0-id": pm.pk,
+            "memberships-0-site": site.pk,
+            "memberships-0-user": pm.user.pk,
+            "memberships-0-role": Role.PM,
+            "memberships-0-DELETE": "on",
+        },
+    )
+    assert response.status_code == 200
+    assert "A site needs at least one project manager." in response.content.decode()
+    assert SiteMembership.objects.filter(pk=pm.pk).exists()
+    site.refresh_from_db()
+    assert site.name != "Renamed"
+
+
 def test_assignee_autocomplete_offers_only_staff(client, staff):
     StaffFactory(username="agent-smith")
     UserFactory(username="agent-client")
