@@ -6,10 +6,7 @@ from django.utils import timezone
 from tickets.models import ClientSite
 
 
-class ReportForm(forms.Form):
-    site = forms.ModelChoiceField(
-        queryset=ClientSite.objects.order_by("name"), to_field_name="slug", empty_label=None
-    )
+class MonthForm(forms.Form):
     month = forms.CharField(
         max_length=7,
         widget=forms.TextInput(attrs={"type": "month"}),
@@ -28,3 +25,10 @@ def previous_month() -> str:
     today = timezone.now().date().replace(day=1)
     year, month = (today.year - 1, 12) if today.month == 1 else (today.year, today.month - 1)
     return f"{year:04d}-{month:02d}"
+
+
+class ReportForm(MonthForm):
+    site = forms.ModelChoiceField(
+        queryset=ClientSite.objects.order_by("name"), to_field_name="slug", empty_label=None
+    )
+    field_order = ["site", "month"]

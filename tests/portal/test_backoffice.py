@@ -300,3 +300,42 @@ def test_dashboard_counts_link_to_the_matching_tickets_in_the_queue(staff_client
     assert cell["count"] == 1
     queue = staff_client.get(reverse("admin:tickets_ticket_changelist") + "?" + cell["query"])
     assert list(queue.context["cl"].result_list) == [high]
+
+
+# The same report for a site's project managers, in the portal
+
+
+def _member(site, role):
+    from tests.tickets.factories import MembershipFactory
+
+    return MembershipFactory(site=site, role=role).user
+
+
+def test_site_pm_sees_the_report_of_their_own_site(client, october):
+    client.force_login(_member(october, "pm"))
+    url = reverse("site-sla-report", args=[october.slug])
+    response = client.get(url, {"month": "2026-10"})
+    assert response.status_code == 200
+    assert response.context["report"].overall.total == 8
+    assert "<svg" in response.content.decode()
+    csv_response = client.get(url, {"month": "2026-10", "format": "csv"})
+    assert csv_response["Content-Type"].startswith("text/csv")
+
+
+def test_site_report_is_refused_to_other_roles_and_hidden_from_other_sites(client, october):
+    url = reverse("site-sla-report", args=[october.slug])
+    for role in ("it", "viewer"):
+        client.force_login(_member(october, role))
+        assert client.get(url, {"month": "2026-10"}).status_code == 403
+    client.force_login(_member(ClientSiteFactory(), "pm"))
+    assert client.get(url, {"month": "2026-10"}).status_code == 404
+    client.logout()
+    assert client.get(url).status_code == 302
+
+
+def test_site_report_with_a_bad_month_shows_the_error(client, october):
+    client.force_login(_member(october, "pm"))
+    response = client.get(reverse("site-sla-report", args=[october.slug]), {"month": "13/2026"})
+    assert response.status_code == 200
+    assert response.context["report"] is None
+    assert "Give the month as YYYY-MM" in response.content.decode()
