@@ -158,20 +158,37 @@ class TicketWorkForm(ServiceFormMixin, forms.ModelForm):
         widget=AdminSplitDateTime,
         help_text="Goes with a public reply. Times are in UTC.",
     )
+    # What the page showed, so that a change made meanwhile by someone else (the client
+    # replying, a colleague assigning) is not undone by a form that merely re-sends it.
+    status_was = forms.CharField(required=False, widget=forms.HiddenInput)
+    impact_was = forms.CharField(required=False, widget=forms.HiddenInput)
+    assignee_was = forms.CharField(required=False, widget=forms.HiddenInput)
     error_aliases = {"public": "visibility"}
 
     class Meta:
         model = Ticket
         fields = ["status", "impact", "assignee"]
 
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        for name in ("status", "impact", "assignee"):
+            if f"{name}_was" in self.fields:
+                value = getattr(self.instance, f"{name}_id" if name == "assignee" else name)
+                self.fields[f"{name}_was"].initial = "" if value is None else str(value)
+
+    def _changed_by_user(self, name: str) -> bool:
+        if name not in self.fields or name not in self.cleaned_data:
+            return False
+        if f"{name}_was" not in self.data:
+            return name in self.changed_data
+        value = self.cleaned_data[name]
+        value = getattr(value, "pk", value)
+        return ("" if value is None else str(value)) != self.data[f"{name}_was"]
+
     def apply(self, *, actor: Any) -> None:
         data = self.cleaned_data
         ticket = self.instance
-        first = {
-            name: data[name]
-            for name in ("impact", "assignee")
-            if name in self.fields and name in self.changed_data
-        }
+        first = {name: data[name] for name in ("impact", "assignee") if self._changed_by_user(name)}
         if first:
             ticket = services.ticket_update(ticket=ticket, actor=actor, **first)
         body = data.get("body") or ""
@@ -186,7 +203,7 @@ class TicketWorkForm(ServiceFormMixin, forms.ModelForm):
             )
         elif estimate is not None:
             raise DomainError("Write the public reply that carries the estimate.", field="body")
-        if "status" in self.fields and "status" in self.changed_data:
+        if self._changed_by_user("status"):
             services.ticket_update(ticket=ticket, actor=actor, status=data["status"])
 
 
@@ -419,9 +436,10 @@ class TicketAdmin(StaffWorkMixin, admin.ModelAdmin):
             return [
                 (None, {"fields": ["site", "reporter", "kind", "impact", "title", "description"]})
             ]
-        work = ["status", "assignee"]
+        work = ["status", "assignee", "status_was", "assignee_was"]
         if obj.kind == Kind.INCIDENT:
-            work.insert(1, "impact")
+            work[1:1] = ["impact"]
+            work.append("impact_was")
         reply = ["body", "visibility", "estimated_resolution_at"]
         # The template shows the ticket first, then the thread, then these two to act on it.
         return [
@@ -443,7 +461,7 @@ class TicketAdmin(StaffWorkMixin, admin.ModelAdmin):
         """The inlines are read-only records."""
 
     def construct_change_message(self, request, form, formsets, add=False):
-        changed = [name for name in form.changed_data if name != "visibility"]
+        changed = [n for n in form.changed_data if n != "visibility" and not n.endswith("_was")]
         return [{"changed": {"fields": changed}}] if changed else []
 
     def render_change_form(self, request, context, add=False, change=False, form_url="", obj=None):

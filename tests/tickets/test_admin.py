@@ -53,6 +53,7 @@ def work_ticket(client, ticket: Ticket, **fields):
         if name in form.fields:
             value = form.initial.get(name)
             data[name] = "" if value is None else value
+            data[f"{name}_was"] = form.fields[f"{name}_was"].initial
     for inline in page.context["inline_admin_formsets"]:
         management = inline.formset.management_form
         for key, value in management.initial.items():
@@ -172,6 +173,22 @@ def test_status_assignee_and_impact_changes_write_history(client, staff):
     assert changes[TicketEvent.Action.STATUS_CHANGED] == {"status": ["new", "in_progress"]}
     assert changes[TicketEvent.Action.IMPACT_CHANGED] == {"impact": ["low", "high"]}
     assert changes[TicketEvent.Action.ASSIGNED]["assignee"][1] == str(other)
+
+
+def test_reply_does_not_undo_a_status_change_made_while_the_page_was_open(client, staff, ticket):
+    Ticket.objects.filter(pk=ticket.pk).update(status=Status.WAITING_ON_CLIENT)
+    page = client.get(change_url(ticket))
+    stale = {
+        "status": Status.WAITING_ON_CLIENT,
+        "status_was": page.context["adminform"].form.fields["status_was"].initial,
+    }
+    assert stale["status_was"] == Status.WAITING_ON_CLIENT
+    Ticket.objects.filter(pk=ticket.pk).update(status=Status.IN_PROGRESS)  # the client replied
+    work_ticket(client, ticket, body="Thanks, looking at it.", **stale)
+    ticket.refresh_from_db()
+    assert ticket.status == Status.IN_PROGRESS
+    assert Comment.objects.filter(ticket=ticket, public=True).exists()
+    assert not ticket.events.filter(action=TicketEvent.Action.STATUS_CHANGED).exists()
 
 
 def test_refused_change_shows_a_form_error_and_changes_nothing(client, staff, ticket):
