@@ -526,3 +526,26 @@ def test_assignee_autocomplete_offers_only_staff(client, staff):
     names = [r["text"] for r in response.json()["results"]]
     assert "agent-smith" in names
     assert "agent-client" not in names
+
+
+def test_notification_ledger_uses_as_many_queries_for_300_rows_as_for_3(client, staff):
+    url = reverse("admin:tickets_notification_changelist")
+    tickets = TicketFactory.create_batch(3)
+
+    def add(count: int, tag: str) -> None:
+        Notification.objects.bulk_create(
+            Notification(ticket=tickets[i % 3], event="client_update", sequence=i,
+                         recipient=f"{tag}{i}@h.example", status=("sent", "failed")[i % 2])
+            for i in range(count)
+        )  # fmt: skip
+
+    def queries() -> int:
+        client.get(url)
+        with CaptureQueriesContext(connection) as captured:
+            assert client.get(url).status_code == 200
+        return len(captured)
+
+    add(3, "a")
+    small = queries()
+    add(297, "b")
+    assert queries() == small
