@@ -114,12 +114,24 @@ class ServiceFormMixin:
         raise NotImplementedError
 
 
+IMPACT_HELP = (
+    "Incidents only. High: the platform is unavailable or unusable for multiple users, or "
+    "revenue or time-sensitive regulatory compliance is affected. Medium: limited "
+    "functionality or degraded performance for more than 5% of users. Low: no more than 5% "
+    "of users affected, or a non-critical component or a feature with a workaround."
+)
+
+
 class TicketAddForm(ServiceFormMixin, forms.ModelForm):
     """Staff filing a ticket, for themselves or on behalf of a site's pm or it member."""
 
     class Meta:
         model = Ticket
         fields = ["site", "reporter", "kind", "impact", "title", "description"]
+        help_texts = {
+            "reporter": "A project manager or IT member of the site, or yourself.",
+            "impact": IMPACT_HELP,
+        }
 
     def apply(self, *, actor: Any) -> None:
         data = self.cleaned_data
