@@ -2,6 +2,7 @@ from django.contrib import admin
 from django.urls import include, path
 
 from .health import healthz
+from .web.reports import site_sla_report
 
 admin.site.site_header = "Rx.Health support"
 admin.site.site_title = "Rx.Health support"
@@ -10,6 +11,8 @@ admin.site.index_title = "Support back office"
 urlpatterns = [
     path("healthz", healthz, name="healthz"),
     path("admin/", admin.site.urls),
+    path("staff/", include("portal.backoffice.urls")),
+    path("sites/<slug:slug>/sla-report/", site_sla_report, name="site-sla-report"),
     path("api/v1/", include("portal.api.urls")),
     path("", include("portal.web.urls")),
 ]

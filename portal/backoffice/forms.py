@@ -1,0 +1,34 @@
+import re
+
+from django import forms
+from django.utils import timezone
+
+from tickets.models import ClientSite
+
+
+class MonthForm(forms.Form):
+    month = forms.CharField(
+        max_length=7,
+        widget=forms.TextInput(attrs={"type": "month"}),
+        help_text="YYYY-MM, in the site's own time zone.",
+    )
+
+    def clean_month(self) -> tuple[int, int]:
+        value = self.cleaned_data["month"].strip()
+        match = re.fullmatch(r"(\d{4})-(\d{2})", value)
+        if not match or not 1 <= int(match[2]) <= 12 or not 2000 <= int(match[1]) <= 2100:
+            raise forms.ValidationError("Give the month as YYYY-MM, for example 2026-10.")
+        return int(match[1]), int(match[2])
+
+
+def previous_month() -> str:
+    today = timezone.now().date().replace(day=1)
+    year, month = (today.year - 1, 12) if today.month == 1 else (today.year, today.month - 1)
+    return f"{year:04d}-{month:02d}"
+
+
+class ReportForm(MonthForm):
+    site = forms.ModelChoiceField(
+        queryset=ClientSite.objects.order_by("name"), to_field_name="slug", empty_label=None
+    )
+    field_order = ["site", "month"]

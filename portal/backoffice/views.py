@@ -1,0 +1,80 @@
+"""Staff-only pages linked from the admin: the dashboard and the monthly SLA report.
+Thin: parse input, call a selector, render."""
+
+from urllib.parse import urlencode
+
+from django.contrib import admin
+from django.contrib.admin.views.decorators import staff_member_required
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import render
+from django.utils import timezone
+
+from tickets.models import SLAState
+from tickets.selectors import tickets_visible_to
+
+from .formatting import duration_short, sla_phrase
+from .forms import ReportForm, previous_month
+from .report_render import report_charts, report_csv
+from .selectors import dashboard_get, sla_report_get
+
+IMPACT_COLUMNS = [("high", "High"), ("medium", "Medium"), ("low", "Low"), ("", "No impact")]
+
+
+@staff_member_required
+def dashboard(request: HttpRequest) -> HttpResponse:
+    now = timezone.now()
+    data = dashboard_get(tickets=tickets_visible_to(request.user), now=now)
+    grid = [
+        {
+            "state": state,
+            "label": label,
+            "cells": [
+                {
+                    "count": data.open_by_state.get(state, {}).get(impact, 0),
+                    "query": urlencode(
+                        {"queue": "open", "sla_state__exact": state, "impact__exact": impact}
+                    ),
+                }
+                for impact, _ in IMPACT_COLUMNS
+            ],
+            "total": sum(data.open_by_state.get(state, {}).values()),
+        }
+        for state, label in SLAState.choices
+    ]
+    upcoming = [
+        {"ticket": t, "phrase": sla_phrase(state=t.sla_state, due_at=t.due_at, now=now)}
+        for t in data.next_to_breach
+    ]
+    scan_age = duration_short(now - data.scan.started_at) if data.scan else None
+    context = {
+        **admin.site.each_context(request),
+        "title": "Staff dashboard",
+        "data": data,
+        "grid": grid,
+        "impact_columns": IMPACT_COLUMNS,
+        "upcoming": upcoming,
+        "scan_age": scan_age,
+    }
+    return render(request, "backoffice/dashboard.html", context)
+
+
+@staff_member_required
+def sla_report(request: HttpRequest) -> HttpResponse:
+    data = request.GET if "site" in request.GET else None
+    form = ReportForm(data, initial={"month": previous_month()})
+    report = None
+    context = {**admin.site.each_context(request), "title": "SLA compliance report", "form": form}
+    if form.is_bound and form.is_valid():
+        site = form.cleaned_data["site"]
+        year, month = form.cleaned_data["month"]
+        report = sla_report_get(
+            tickets=tickets_visible_to(request.user), site=site, year=year, month=month
+        )
+        if request.GET.get("format") == "csv":
+            return report_csv(report, slug=site.slug, month=f"{year:04d}-{month:02d}")
+        context.update(report_charts(report))
+        query = request.GET.copy()
+        query["format"] = "csv"
+        context["csv_query"] = query.urlencode()
+    context["report"] = report
+    return render(request, "backoffice/sla_report.html", context)

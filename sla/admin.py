@@ -1,0 +1,167 @@
+"""SLA configuration in admin: policies (shown and edited in hours), business calendars with their
+working periods and holidays, and the record of scan runs. These are data that staff with the
+model permissions edit; every staff member may read them."""
+
+from decimal import Decimal
+from typing import Any
+
+from django import forms
+from django.contrib import admin
+from django.http import HttpRequest
+from django.utils.html import format_html_join
+
+from tickets.selectors import is_staff
+
+from .models import BusinessCalendar, Holiday, ScanRun, SLAPolicy, WorkingPeriod
+
+
+class StaffMayReadMixin:
+    def has_module_permission(self, request: HttpRequest) -> bool:
+        return is_staff(request.user) or super().has_module_permission(request)
+
+    def has_view_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return is_staff(request.user) or super().has_view_permission(request, obj)
+
+
+def hours_text(minutes: int | None) -> str:
+    """`8 h`, `1.5 h`, `—`."""
+    if minutes is None:
+        return "—"
+    hours = Decimal(minutes) / 60
+    return f"{hours.quantize(Decimal('0.01')).normalize():f} h"
+
+
+def _hours_to_minutes(value: Decimal | None) -> int | None:
+    return None if value is None else int((value * 60).to_integral_value())
+
+
+class SLAPolicyForm(forms.ModelForm):
+    """The support document speaks in hours; the table stores minutes."""
+
+    first_response_hours = forms.DecimalField(
+        label="First response within (hours)", min_value=Decimal("0.02"), max_digits=8,
+        decimal_places=2,
+    )  # fmt: skip
+    update_every_hours = forms.DecimalField(
+        label="Client update every (hours)",
+        required=False,
+        min_value=Decimal("0.02"),
+        max_digits=8,
+        decimal_places=2,
+        help_text="Incidents: a client update is owed this often (elapsed time). Empty: none.",
+    )
+
+    class Meta:
+        model = SLAPolicy
+        fields = [
+            "kind",
+            "impact",
+            "first_response_hours",
+            "requires_estimate",
+            "update_every_hours",
+            "at_risk_percent",
+            "update_warning_minutes",
+            "calendar",
+        ]
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        if self.instance.pk:
+            self.initial["first_response_hours"] = Decimal(
+                self.instance.first_response_minutes
+            ) / Decimal(60)
+            if self.instance.update_every_minutes:
+                self.initial["update_every_hours"] = Decimal(
+                    self.instance.update_every_minutes
+                ) / Decimal(60)
+
+    def clean(self):
+        cleaned = super().clean()
+        if "first_response_hours" in cleaned:
+            self.instance.first_response_minutes = _hours_to_minutes(
+                cleaned["first_response_hours"]
+            )
+        if "update_every_hours" in cleaned:
+            self.instance.update_every_minutes = _hours_to_minutes(cleaned["update_every_hours"])
+        return cleaned
+
+
+@admin.register(SLAPolicy)
+class SLAPolicyAdmin(StaffMayReadMixin, admin.ModelAdmin):
+    form = SLAPolicyForm
+    list_display = (
+        "__str__",
+        "first_response",
+        "requires_estimate",
+        "update_every",
+        "at_risk_percent",
+        "calendar_name",
+    )
+    list_select_related = ("calendar",)
+    list_filter = ("kind", "requires_estimate")
+
+    @admin.display(description="First response within")
+    def first_response(self, obj: SLAPolicy) -> str:
+        return hours_text(obj.first_response_minutes)
+
+    @admin.display(description="Client update every")
+    def update_every(self, obj: SLAPolicy) -> str:
+        return hours_text(obj.update_every_minutes)
+
+    @admin.display(description="Clock")
+    def calendar_name(self, obj: SLAPolicy) -> str:
+        return str(obj.calendar) if obj.calendar else "Elapsed time (24x7)"
+
+
+class WorkingPeriodInline(admin.TabularInline):
+    model = WorkingPeriod
+    extra = 0
+
+
+class HolidayInline(admin.TabularInline):
+    model = Holiday
+    extra = 0
+
+
+@admin.register(BusinessCalendar)
+class BusinessCalendarAdmin(StaffMayReadMixin, admin.ModelAdmin):
+    list_display = ("name", "timezone", "working_week")
+    search_fields = ("name",)
+    inlines = (WorkingPeriodInline, HolidayInline)
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).prefetch_related("periods")
+
+    @admin.display(description="Working hours")
+    def working_week(self, obj: BusinessCalendar) -> str:
+        return format_html_join(", ", "{}", ((str(p),) for p in obj.periods.all())) or "—"
+
+
+@admin.register(ScanRun)
+class ScanRunAdmin(StaffMayReadMixin, admin.ModelAdmin):
+    """What each pass of the periodic scan did; read-only."""
+
+    list_display = ("started_at", "finished_at", "duration", "counts_text", "has_error")
+    date_hierarchy = "started_at"
+    fields = ("started_at", "finished_at", "counts", "error")
+    readonly_fields = fields
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    @admin.display(description="Took")
+    def duration(self, obj: ScanRun) -> str:
+        if obj.finished_at is None:
+            return "running or stopped"
+        return f"{(obj.finished_at - obj.started_at).total_seconds():.2f} s"
+
+    @admin.display(description="What it did")
+    def counts_text(self, obj: ScanRun) -> str:
+        return ", ".join(f"{k} {v}" for k, v in (obj.counts or {}).items()) or "—"
+
+    @admin.display(description="Error", boolean=True)
+    def has_error(self, obj: ScanRun) -> bool:
+        return bool(obj.error)
