@@ -17,6 +17,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.html import format_html, format_html_join
 
+from escalation.admin import EscalationRecordInline, escalation_preview_html
 from portal.backoffice.formatting import sla_phrase
 from portal.backoffice.selectors import RUNNING_STATUSES, tickets_with_due
 from sla.selectors import policy_for
@@ -372,7 +373,13 @@ class TicketAdmin(StaffWorkMixin, admin.ModelAdmin):
     action_form = TicketActionForm
     actions = ("assign_to_me", "assign_to_chosen", "unassign", "change_status")
     change_form_template = "admin/tickets/ticket/change_form.html"
-    inlines = (CommentInline, NotificationInline, AttachmentInline, HistoryInline)
+    inlines = (
+        EscalationRecordInline,
+        CommentInline,
+        NotificationInline,
+        AttachmentInline,
+        HistoryInline,
+    )
     readonly_on_change = (
         "reference",
         "site",
@@ -734,6 +741,13 @@ class ClientSiteAdmin(admin.ModelAdmin):
     search_fields = ("name", "slug")
     prepopulated_fields = {"slug": ("name",)}
     inlines = (MembershipInline,)
+    readonly_fields = ("escalation_preview",)
+
+    @admin.display(description="who hears escalations")
+    def escalation_preview(self, site: ClientSite) -> str:
+        if site.pk is None:
+            return "Save the site first; site-less contacts will serve it too."
+        return escalation_preview_html(site=site)
 
     def has_view_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         # Every staff member looks sites up (and autocompletes them); editing needs the perm.

@@ -149,3 +149,23 @@ def test_ticket_inline_shows_history_with_who_asked_who_heard_and_who_acknowledg
     assert "tess@rx.example at 2026-03-02 10:30" in inline.acknowledged_by(rows[1])
     assert inline.acknowledged_by(rows[0]) == "—"
     assert not inline.has_add_permission(request)
+
+
+def test_ticket_and_site_admin_pages_show_escalation_history_and_who_hears_what(
+    client, site, contacts
+):
+    pm = MembershipFactory(site=site, role=Role.PM).user
+    ticket = overdue_ticket(impact="high", site=site)
+    with time_machine.travel(T0 + 2 * HOUR, tick=False):
+        escalation_request(ticket=ticket, actor=pm)
+    client.force_login(SuperuserFactory())
+
+    ticket_page = client.get(reverse("admin:tickets_ticket_change", args=[ticket.pk]))
+    assert ticket_page.status_code == 200
+    assert f"requested by {pm}" in ticket_page.content.decode()
+
+    site_page = client.get(reverse("admin:tickets_clientsite_change", args=[site.pk]))
+    assert site_page.status_code == 200
+    html = site_page.content.decode()
+    assert "Tess Team" in html and "Drew Director" in html
+    assert "Cory County" not in html
