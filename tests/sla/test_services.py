@@ -133,6 +133,17 @@ def test_waiting_on_client_pauses_and_the_client_reply_resumes_with_due_times_mo
     assert fresh(ticket).response_breached_at == MONDAY + 11 * H + 30 * M
 
 
+def test_a_public_reply_during_a_pause_starts_a_full_update_cycle_at_resume(site, pm, agent):
+    ticket = file_ticket(actor=pm, site=site, impact="medium", at=MONDAY)  # every 8 h
+    status(ticket, agent, MONDAY + 2 * H, Status.WAITING_ON_CLIENT)
+    reply(ticket, agent, MONDAY + 3 * H, body="Could you send the log?")
+    reply(ticket, pm, MONDAY + 5 * H, body="Attached.")
+    ticket = fresh(ticket)
+    assert ticket.responded_at == MONDAY + 3 * H
+    assert ticket.next_update_due_at == MONDAY + 13 * H  # 8 h after the clock resumed
+    assert ticket.sla_state == SLAState.MET
+
+
 def test_pause_on_a_business_hours_clock_moves_due_times_by_paused_working_time(site, pm, agent):
     calendar = BusinessCalendarFactory()
     SLAPolicy.objects.filter(kind="general").update(calendar=calendar)
