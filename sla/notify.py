@@ -50,7 +50,8 @@ def client_recipients(ticket: Ticket, *, site_emails: list[str] | None = None) -
     """The reporter and the site's pm and it members, each once."""
     if site_emails is None:
         site_emails = site_contact_emails(site=ticket.site)
-    return unique_emails([ticket.reporter.email, *site_emails])
+    reporter = ticket.reporter.email if ticket.reporter.is_active else ""
+    return unique_emails([reporter, *site_emails])
 
 
 def staff_recipients(ticket: Ticket) -> list[str]:

@@ -307,17 +307,21 @@ def sla_status_apply(*, ticket: Ticket, before: str, after: str) -> Ticket:
 
 
 def sla_clocks_retarget(
-    *, ticket: Ticket, now: datetime | None = None, message: str = "", record: bool = True
+    *,
+    ticket: Ticket,
+    now: datetime | None = None,
+    message: str = "",
+    policy: SLAPolicy | None = None,
 ) -> Ticket:
     """Re-apply the ticket's current policy (after an impact change or a policy or calendar
     edit) and keep the moved due times in the history."""
     now = now or timezone.now()
-    policy = policy_for(kind=ticket.kind, impact=ticket.impact)
+    if policy is None:
+        policy = policy_for(kind=ticket.kind, impact=ticket.impact)
     before = {f: getattr(ticket, f) for f in ("response_due_at", "next_update_due_at")}
     _targets_apply(ticket, policy=policy, now=now, clamp=True)
     _finish(ticket, now=now)
-    if record:
-        _record_retarget(ticket, before, message=message or "SLA targets re-applied.")
+    _record_retarget(ticket, before, message=message or "SLA targets re-applied.")
     return ticket
 
 
@@ -331,7 +335,7 @@ def sla_impact_retarget(*, ticket: Ticket, before: str, after: str) -> Ticket:
 def sla_policy_retarget(*, policy_id: int, batch_size: int = 500) -> int:
     """Re-apply an edited policy to every open ticket it governs, in batches of locked rows;
     returns how many tickets were re-targeted."""
-    policy = SLAPolicy.objects.filter(pk=policy_id).first()
+    policy = SLAPolicy.objects.select_related("calendar").filter(pk=policy_id).first()
     if policy is None:
         return 0
     done, last_id = 0, 0
@@ -345,7 +349,9 @@ def sla_policy_retarget(*, policy_id: int, batch_size: int = 500) -> int:
                 .order_by("pk")[:batch_size]
             )
             for ticket in batch:
-                sla_clocks_retarget(ticket=ticket, message=f"SLA policy edited: {policy}.")
+                sla_clocks_retarget(
+                    ticket=ticket, policy=policy, message=f"SLA policy edited: {policy}."
+                )
         done += len(batch)
         if len(batch) < batch_size:
             return done
