@@ -95,7 +95,9 @@ def sla_next_check_compute(ticket: Ticket) -> datetime | None:
     return min(moments, default=None)
 
 
-def update_warn_for(*, policy: SLAPolicy | None, next_update_due_at: datetime | None, start):
+def update_warn_for(
+    *, policy: SLAPolicy | None, next_update_due_at: datetime | None, start: datetime
+) -> datetime | None:
     """When to warn the assignee that a client update is due soon (None: no warning)."""
     if policy is None or next_update_due_at is None or not policy.update_warning_minutes:
         return None

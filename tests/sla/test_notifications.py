@@ -129,6 +129,8 @@ def test_automated_client_update_states_status_impact_last_and_next_update(site,
     scan_at(MONDAY + H)
     update = rows(ticket, "client_update").first()
     assert "Automated status update #1" in update.body_text
+    assert "#1" in update.subject
+    assert "First response due: Mon 23 Nov 2026, 10:00 EST (overdue)" in update.body_text
     assert "Impact:    High" in update.body_text
     assert "Status:    New" in update.body_text
     assert "not yet assigned" in update.body_text
