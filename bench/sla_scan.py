@@ -1,10 +1,10 @@
 """Benchmark: the SLA scan costs in proportion to due tickets, not to open ones.
 
-Seeds a throw-away PostgreSQL database (Django's test database, created and dropped here)
-with N open tickets of mixed kinds, of which 100 are due (breaches, at-risk warnings and
-automated client updates), and times one scan pass at N = 10,000 and N = 100,000: the median
-of 9 runs each (after one warm-up run), with the due tickets reset between runs. Counts the
-scan's SQL queries.
+Seeds two throw-away PostgreSQL databases (created and dropped here) with N open tickets of
+mixed kinds, of which 100 are due (breaches, at-risk warnings and automated client updates),
+and times one scan pass at N = 10,000 and N = 100,000: the median of 21 runs each (after one
+warm-up round), alternating between the two sizes, with the due tickets reset between runs.
+Counts the scan's SQL queries.
 
     DATABASE_URL=postgres://postgres@127.0.0.1:5432/portal python bench/sla_scan.py
 
@@ -50,7 +50,7 @@ from tickets.models import (  # noqa: E402
     TicketEvent,
 )
 
-RUNS = 9
+RUNS = 21
 DUE = 100
 CHUNK = 5000
 MIXES = [("general", ""), ("task", ""), ("change", ""), ("incident", "high"),
@@ -143,50 +143,55 @@ def reset_due(now) -> None:
     )
 
 
-def measure(label: str) -> tuple[float, int]:
-    with connection.cursor() as cursor:
-        cursor.execute("ANALYZE")
-    times, queries = [], set()
-    for run in range(RUNS + 1):
-        now = timezone.now()
-        reset_due(now)
-        with CaptureQueriesContext(connection) as captured:
-            started = time.perf_counter()
-            counts = sla_scan_run(now=now)
-            elapsed = time.perf_counter() - started
-        handled = counts["breaches"] + counts["at_risk_warnings"] + counts["client_updates"]
-        assert counts["tickets_checked"] == DUE and handled == DUE, counts
-        if run:  # the first run warms caches and is not counted
-            times.append(elapsed)
-            queries.add(len(captured))
-    median = statistics.median(times)
-    if os.environ.get("BENCH_PROFILE"):
-        import cProfile
-        import pstats
+def use(database: str) -> None:
+    """Point the default connection at another database (outside any timing)."""
+    connection.close()
+    connection.settings_dict["NAME"] = database
+    connection.ensure_connection()
 
-        reset_due(timezone.now())
-        profile = cProfile.Profile()
-        profile.runcall(sla_scan_run, now=timezone.now())
-        pstats.Stats(profile).sort_stats("cumtime").print_stats(25)
-    if os.environ.get("BENCH_VERBOSE"):
-        for query in captured.captured_queries:
-            print(f"  {float(query['time']) * 1000:8.1f} ms  {query['sql'][:150]}")
-    open_count = Ticket.objects.filter(status__in=["new", "in_progress", "waiting_on_client"])
+
+def scan_once() -> tuple[float, int]:
+    """Reset the due tickets, then time one scan pass and count its queries."""
+    now = timezone.now()
+    reset_due(now)
+    # Each run rewrites the same 100 rows; vacuum their dead versions so that run k does not
+    # pay for runs 1..k-1 (which would grow with the order of runs, not with N).
+    with connection.cursor() as cursor:
+        for table in ("tickets_ticket", "tickets_notification", "tickets_ticketevent"):
+            cursor.execute(f"VACUUM ANALYZE {table}")
+    with CaptureQueriesContext(connection) as captured:
+        started = time.perf_counter()
+        counts = sla_scan_run(now=now)
+        elapsed = time.perf_counter() - started
+    handled = counts["breaches"] + counts["at_risk_warnings"] + counts["client_updates"]
+    assert counts["tickets_checked"] == DUE and handled == DUE, counts
+    return elapsed, len(captured)
+
+
+def summary(label: str, database: str, times: list[float], queries: set[int]) -> None:
+    use(database)
+    open_count = Ticket.objects.filter(
+        status__in=["new", "in_progress", "waiting_on_client"]
+    ).count()
     print(
-        f"{label}: {open_count.count()} open tickets, {DUE} due: median {median * 1000:.1f} ms "
-        f"over {RUNS} runs (min {min(times) * 1000:.1f}, max {max(times) * 1000:.1f}), "
+        f"{label}: {open_count} open tickets, {DUE} due: median "
+        f"{statistics.median(times) * 1000:.1f} ms over {len(times)} runs "
+        f"(min {min(times) * 1000:.1f}, max {max(times) * 1000:.1f}), "
         f"queries per scan {sorted(queries)}"
     )
     assert len(queries) == 1, "the scan's query count varied between runs"
-    return median, queries.pop()
 
 
 def main() -> None:
     if connection.vendor != "postgresql":
         sys.exit("bench/sla_scan.py needs PostgreSQL: set DATABASE_URL=postgres://...")
     settings.DEBUG = False
-    # Its own throw-away database, apart from the test suite's.
-    connection.settings_dict["TEST"]["NAME"] = f"bench_{connection.settings_dict['NAME']}"
+    # Two throw-away databases, apart from the test suite's: one holds 10,000 open tickets,
+    # the other 100,000. Runs alternate between them, so a change in the machine's load
+    # during the benchmark weighs on both sizes alike.
+    small = f"bench_{connection.settings_dict['NAME']}"
+    big = f"{small}_100k"
+    connection.settings_dict["TEST"]["NAME"] = small
     old = setup_databases(verbosity=0, interactive=False, serialized_aliases=[])
     try:
         site = ClientSite.objects.create(name="Bench Hospital", slug="bench")
@@ -197,16 +202,42 @@ def main() -> None:
         now = timezone.now()
         seed_due(site=site, reporter=reporter)
         seed_open(count=10_000 - DUE, start=0, site=site, reporter=reporter, now=now)
-        time_10k, queries_10k = measure("N=10,000")
-        if os.environ.get("BENCH_PROFILE"):
-            return
+        use("postgres")
+        with connection.cursor() as cursor:
+            cursor.execute(f'DROP DATABASE IF EXISTS "{big}"')
+            cursor.execute(f'CREATE DATABASE "{big}" TEMPLATE "{small}"')
+        use(big)
         seed_open(count=90_000, start=10_000, site=site, reporter=reporter, now=now)
-        time_100k, queries_100k = measure("N=100,000")
+
+        results: dict[str, tuple[list[float], set[int]]] = {small: ([], set()), big: ([], set())}
+        for run in range(RUNS + 1):
+            for database in (small, big) if run % 2 else (big, small):
+                use(database)
+                elapsed, queries = scan_once()
+                if run:  # the first round warms caches and is not counted
+                    results[database][0].append(elapsed)
+                    results[database][1].add(queries)
+        summary("N=10,000", small, *results[small])
+        summary("N=100,000", big, *results[big])
+        if os.environ.get("BENCH_VERBOSE"):
+            use(big)
+            reset_due(timezone.now())
+            with CaptureQueriesContext(connection) as captured:
+                sla_scan_run(now=timezone.now())
+            for query in captured.captured_queries:
+                print(f"  {float(query['time']) * 1000:8.1f} ms  {query['sql'][:150]}")
     finally:
+        use("postgres")
+        with connection.cursor() as cursor:
+            cursor.execute(f'DROP DATABASE IF EXISTS "{big}"')
+        connection.close()
+        connection.settings_dict["NAME"] = small
         teardown_databases(old, verbosity=0)
+    time_10k = statistics.median(results[small][0])
+    time_100k = statistics.median(results[big][0])
     print(
         f"scan_ratio_100k_over_10k={time_100k / time_10k:.2f} "
-        f"queries_10k={queries_10k} queries_100k={queries_100k}"
+        f"queries_10k={results[small][1].pop()} queries_100k={results[big][1].pop()}"
     )
 
 
