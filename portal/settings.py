@@ -220,6 +220,15 @@ PORTAL_DASHBOARD_PAGE_SIZE = 25
 TEMPLATES[0]["OPTIONS"]["context_processors"].append("portal.web.context.nav")
 
 
+# SLA
+# The outbox: a failed delivery is retried after BASE, 2*BASE, 4*BASE... seconds (at most
+# MAX_DELAY), and marked failed after MAX_ATTEMPTS attempts.
+NOTIFICATION_MAX_ATTEMPTS = env.int("NOTIFICATION_MAX_ATTEMPTS", default=5)
+NOTIFICATION_RETRY_BASE_SECONDS = env.int("NOTIFICATION_RETRY_BASE_SECONDS", default=60)
+NOTIFICATION_RETRY_MAX_DELAY_SECONDS = env.int("NOTIFICATION_RETRY_MAX_DELAY_SECONDS", default=3600)
+# How many due tickets one scan transaction claims at a time.
+SLA_SCAN_BATCH_SIZE = env.int("SLA_SCAN_BATCH_SIZE", default=500)
+
 # CELERY
 CELERY_BROKER_URL = env.str("CELERY_BROKER_URL", default="filesystem://")
 if CELERY_BROKER_URL.startswith("filesystem://"):

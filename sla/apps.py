@@ -4,3 +4,18 @@ from django.apps import AppConfig
 class SlaConfig(AppConfig):
     name = "sla"
     verbose_name = "SLA"
+
+    def ready(self) -> None:
+        from tickets import signals
+
+        from . import handlers
+
+        signals.ticket_filed.connect(handlers.on_ticket_filed, dispatch_uid="sla_ticket_filed")
+        signals.reply_posting.connect(handlers.on_reply_posting, dispatch_uid="sla_reply_posting")
+        signals.reply_posted.connect(handlers.on_reply_posted, dispatch_uid="sla_reply_posted")
+        signals.status_changed.connect(
+            handlers.on_status_changed, dispatch_uid="sla_status_changed"
+        )
+        signals.impact_changed.connect(
+            handlers.on_impact_changed, dispatch_uid="sla_impact_changed"
+        )

@@ -13,3 +13,30 @@ def policy_for(*, kind: str, impact: str = "") -> SLAPolicy | None:
 def scan_last() -> ScanRun | None:
     """The most recent scan pass, or None before the first."""
     return ScanRun.objects.order_by("-started_at").first()
+
+
+def duration_words(minutes: int) -> str:
+    """60 -> "1 hour", 90 -> "1 hour 30 minutes", 480 -> "8 hours"."""
+    hours, rest = divmod(int(minutes), 60)
+    parts = []
+    if hours:
+        parts.append(f"{hours} hour{'s' if hours != 1 else ''}")
+    if rest or not hours:
+        parts.append(f"{rest} minute{'s' if rest != 1 else ''}")
+    return " ".join(parts)
+
+
+def policy_commitment(policy: SLAPolicy) -> str:
+    """The commitment in words, as the receipt states it, e.g. "first response within 1 hour;
+    a status update every 1 elapsed hour while the incident is open"."""
+    words = f"first response within {duration_words(policy.first_response_minutes)}"
+    if policy.calendar_id:
+        words += f" of business hours ({policy.calendar.name})"
+    if policy.requires_estimate:
+        words += ", with an estimated resolution time"
+    if policy.update_every_minutes:
+        words += (
+            f"; a status update every {duration_words(policy.update_every_minutes)} "
+            "(elapsed time) while the incident is open"
+        )
+    return words

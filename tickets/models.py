@@ -142,6 +142,16 @@ class Ticket(models.Model):
     paused_seconds = models.PositiveBigIntegerField(default=0)
     # The earliest moment the scan has something to do for this ticket; null when nothing.
     sla_next_check_at = models.DateTimeField(null=True, blank=True)
+    # When the at-risk warning went out (once per ticket).
+    response_warned_at = models.DateTimeField(null=True, blank=True)
+    # Counted seconds (in the policy's calendar) the first-response clock stood still.
+    response_paused_seconds = models.PositiveBigIntegerField(default=0)
+    # Client updates (incidents): when the assignee is warned that the next one is due soon
+    # (null once warned), which cycle of the cadence this is, and the elapsed seconds paused
+    # since the cycle began.
+    update_warn_at = models.DateTimeField(null=True, blank=True)
+    update_cycle = models.PositiveIntegerField(default=0)
+    update_paused_seconds = models.PositiveBigIntegerField(default=0)
 
     # Escalation: written only by escalation.services. Level 1 is the support portal itself.
     escalation_level = models.PositiveSmallIntegerField(default=1)
@@ -334,6 +344,10 @@ class Notification(models.Model):
     next_attempt_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     sent_at = models.DateTimeField(null=True, blank=True)
+    last_attempt_at = models.DateTimeField(null=True, blank=True)
+    failed_at = models.DateTimeField(
+        null=True, blank=True, help_text="When the last retry failed and delivery was given up."
+    )
 
     class Meta:
         ordering = ["-created_at", "-id"]

@@ -1,14 +1,24 @@
 """The notification outbox: write rows in the caller's transaction, deliver them after commit.
 
 A row is one message to one recipient on one channel. Senders are registered per channel
-(email here; the API registers `webhook`), so one delivery loop serves every channel.
+(email here; the API registers `webhook`), so one delivery loop serves every channel with the
+same guarantees:
 
-This is the foundation's first cut: the SLA engine adds retries with backoff, the sweep of
-rows left pending, and failure handling.
+- a row is written in the transaction of the change that caused it, with a unique key
+  (ticket, event, sequence, channel, recipient): writing it twice writes it once;
+- delivery claims the row with a row lock (`skip_locked`) and re-checks it is still pending,
+  so two workers never send the same row;
+- a failed attempt is recorded (attempts, last_error, last_attempt_at) and retried after an
+  exponential backoff (NOTIFICATION_RETRY_BASE_SECONDS, doubled each time, capped at
+  NOTIFICATION_RETRY_MAX_DELAY_SECONDS); after NOTIFICATION_MAX_ATTEMPTS the row is marked
+  `failed` (failed_at) and never silently dropped;
+- `notifications_deliver_due` is also the sweep: every scan runs it, so a row whose broker
+  message was lost goes out on the next pass.
 """
 
 import logging
 from collections.abc import Callable, Iterable
+from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.core.mail import EmailMultiAlternatives
@@ -88,43 +98,120 @@ def notifications_enqueue(
     transaction.on_commit(_delivery_kick)
 
 
+def notifications_enqueue_rows(*, rows: list[Notification]) -> None:
+    """Write prepared rows (several tickets, events and recipients) in one query, in the
+    caller's transaction; rows whose key exists already are skipped. Used by the scan, whose
+    cost must not grow with the number of tickets it touches."""
+    if not rows:
+        return
+    now = timezone.now()
+    for row in rows:
+        row.next_attempt_at = row.next_attempt_at or now
+    Notification.objects.bulk_create(rows, ignore_conflicts=True)
+    transaction.on_commit(_delivery_kick)
+
+
 def _delivery_kick() -> None:
     from .tasks import notifications_deliver_pending
 
     notifications_deliver_pending.delay()
 
 
-def notification_deliver(notification_id: int) -> bool:
-    """Send one pending row; True when it went out now."""
+def retry_delay(attempts: int) -> timedelta:
+    """How long to wait after the `attempts`-th failed attempt: base, 2x base, 4x base..."""
+    base = settings.NOTIFICATION_RETRY_BASE_SECONDS
+    delay = base * (2 ** max(attempts - 1, 0))
+    return timedelta(seconds=min(delay, settings.NOTIFICATION_RETRY_MAX_DELAY_SECONDS))
+
+
+def notification_deliver(notification_id: int, *, now: datetime | None = None) -> bool:
+    """Attempt one pending row whose time has come; True when it went out now.
+
+    The row stays locked while its sender runs, so a second worker skips it; a failure is
+    recorded and the row rescheduled with backoff, or marked failed after the last attempt.
+    """
     with transaction.atomic():
+        now = now or timezone.now()
         notification = (
             Notification.objects.select_for_update(skip_locked=True)
-            .filter(pk=notification_id, status=Notification.Status.PENDING)
+            .filter(
+                pk=notification_id,
+                status=Notification.Status.PENDING,
+                next_attempt_at__lte=now,
+            )
             .first()
         )
         if notification is None:
             return False
         notification.attempts += 1
+        notification.last_attempt_at = now
         try:
             sender_for(notification.channel)(notification)
         except Exception as exc:  # any sender failure is recorded, never lost
-            logger.warning("Delivery of notification %s failed: %s", notification.pk, exc)
             notification.last_error = f"{type(exc).__name__}: {exc}"[:2000]
-            notification.save(update_fields=["attempts", "last_error"])
+            if notification.attempts >= settings.NOTIFICATION_MAX_ATTEMPTS:
+                notification.status = Notification.Status.FAILED
+                notification.failed_at = now
+                notification.next_attempt_at = None
+                logger.error(
+                    "Notification %s to %s failed for good after %s attempts: %s",
+                    notification.pk,
+                    notification.recipient,
+                    notification.attempts,
+                    notification.last_error,
+                )
+            else:
+                notification.next_attempt_at = now + retry_delay(notification.attempts)
+                logger.warning(
+                    "Notification %s attempt %s failed (%s); retrying at %s",
+                    notification.pk,
+                    notification.attempts,
+                    notification.last_error,
+                    notification.next_attempt_at.isoformat(),
+                )
+                _retry_schedule(notification.pk, notification.next_attempt_at - now)
+            notification.save(
+                update_fields=[
+                    "attempts",
+                    "last_attempt_at",
+                    "last_error",
+                    "status",
+                    "failed_at",
+                    "next_attempt_at",
+                ]
+            )
             return False
         notification.status = Notification.Status.SENT
-        notification.sent_at = timezone.now()
-        notification.save(update_fields=["attempts", "status", "sent_at"])
+        notification.sent_at = now
+        notification.next_attempt_at = None
+        notification.save(
+            update_fields=["attempts", "last_attempt_at", "status", "sent_at", "next_attempt_at"]
+        )
         return True
 
 
-def notifications_deliver_due(*, limit: int = 500) -> int:
-    """Deliver pending rows whose time has come; returns how many went out."""
+def _retry_schedule(notification_id: int, delay: timedelta) -> None:
+    """Ask a worker to try again after the backoff. If that message is lost, the sweep that
+    every scan runs picks the row up once it is due."""
+
+    def kick() -> None:
+        from django.conf import settings as live
+
+        if live.CELERY_TASK_ALWAYS_EAGER:
+            return  # eager mode would run it at once, before it is due; the sweep retries
+        from .tasks import notification_send
+
+        notification_send.apply_async((notification_id,), countdown=delay.total_seconds())
+
+    transaction.on_commit(kick)
+
+
+def notifications_deliver_due(*, limit: int = 500, now: datetime | None = None) -> int:
+    """Deliver pending rows whose time has come (the sweep); returns how many went out."""
+    now = now or timezone.now()
     ids = list(
-        Notification.objects.filter(
-            status=Notification.Status.PENDING, next_attempt_at__lte=timezone.now()
-        )
+        Notification.objects.filter(status=Notification.Status.PENDING, next_attempt_at__lte=now)
         .order_by("next_attempt_at", "id")
         .values_list("pk", flat=True)[:limit]
     )
-    return sum(notification_deliver(pk) for pk in ids)
+    return sum(notification_deliver(pk, now=now) for pk in ids)

@@ -1,6 +1,6 @@
 from celery import shared_task
 
-from .outbox import notifications_deliver_due
+from .outbox import notification_deliver, notifications_deliver_due
 
 
 @shared_task(name="tickets.tasks.notifications_deliver_pending", ignore_result=True)
@@ -8,3 +8,9 @@ def notifications_deliver_pending() -> int:
     """Deliver every outbox row that is due. Safe to run many times at once: rows are
     claimed with row locks."""
     return notifications_deliver_due()
+
+
+@shared_task(name="tickets.tasks.notification_send", ignore_result=True)
+def notification_send(notification_id: int) -> bool:
+    """Retry one row after its backoff; does nothing if it went out or failed meanwhile."""
+    return notification_deliver(notification_id)

@@ -1,0 +1,173 @@
+"""Who hears what, and what the emails say.
+
+Templates in templates/emails/ get a plain dict built here, never a model instance, so an email
+can only carry what SPEC.md allows: reference, title, site, kind, impact, status, due times and
+a link. Never the description, comments or attachments (they may hold patient data).
+"""
+
+from datetime import datetime
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from django.conf import settings
+from django.template.loader import render_to_string
+
+from tickets.models import Notification, Ticket
+from tickets.outbox import notifications_enqueue
+from tickets.selectors import site_contact_emails
+
+from .models import SLAPolicy
+from .selectors import policy_commitment
+
+Event = Notification.Event
+
+SUBJECTS = {
+    Event.TICKET_FILED: "[{reference}] We received your request: {title}",
+    Event.STAFF_ALERT: "[{reference}] New {kind_impact} at {site}: {title}",
+    Event.PUBLIC_REPLY: "[{reference}] Rx.Health support replied: {title}",
+    Event.STATUS_WAITING: "[{reference}] Waiting on your reply: {title}",
+    Event.STATUS_RESOLVED: "[{reference}] Resolved: {title}",
+    Event.CLIENT_UPDATE: "[{reference}] Status update #{update_number}: {title}",
+    Event.UPDATE_DUE_SOON: "[{reference}] Client update due {next_update_due}: {title}",
+    Event.RESPONSE_AT_RISK: "[{reference}] First response at risk, due {response_due}: {title}",
+    Event.RESPONSE_BREACHED: "[{reference}] First response missed (due {response_due}): {title}",
+}
+
+
+def unique_emails(emails: list[str]) -> list[str]:
+    """Each address once (case-insensitive), in the order given."""
+    seen: set[str] = set()
+    result = []
+    for email in emails:
+        email = (email or "").strip()
+        if email and email.lower() not in seen:
+            seen.add(email.lower())
+            result.append(email)
+    return result
+
+
+def client_recipients(ticket: Ticket, *, site_emails: list[str] | None = None) -> list[str]:
+    """The reporter and the site's pm and it members, each once."""
+    if site_emails is None:
+        site_emails = site_contact_emails(site=ticket.site)
+    reporter = ticket.reporter.email if ticket.reporter.is_active else ""
+    return unique_emails([reporter, *site_emails])
+
+
+def staff_recipients(ticket: Ticket) -> list[str]:
+    """The assignee, or the staff queue when nobody is assigned."""
+    if ticket.assignee is not None and ticket.assignee.email and ticket.assignee.is_active:
+        return [ticket.assignee.email]
+    return [settings.SUPPORT_QUEUE_EMAIL]
+
+
+def _when(moment: datetime | None, tz: ZoneInfo) -> str:
+    if moment is None:
+        return ""
+    local = moment.astimezone(tz)
+    return f"{local:%a %d %b %Y, %H:%M} {local.tzname()}"
+
+
+def _site_tz(ticket: Ticket) -> ZoneInfo:
+    try:
+        return ZoneInfo(ticket.site.timezone)
+    except (ValueError, KeyError):
+        return ZoneInfo("UTC")
+
+
+def when_local(moment: datetime | None, ticket: Ticket) -> str:
+    """A moment as the site reads it: "Wed 25 Nov 2026, 14:30 EST"."""
+    return _when(moment, _site_tz(ticket))
+
+
+def email_context(
+    ticket: Ticket, *, policy: SLAPolicy | None = None, **extra: Any
+) -> dict[str, Any]:
+    """Everything an email may say about a ticket."""
+    tz = _site_tz(ticket)
+    kind = ticket.get_kind_display()
+    impact = ticket.get_impact_display() if ticket.impact else ""
+    context = {
+        "reference": ticket.reference,
+        "title": " ".join(ticket.title.split()),
+        "site": ticket.site.name,
+        "kind": kind,
+        "impact": impact,
+        "kind_impact": f"{kind} ({impact} impact)" if impact else kind,
+        "status": ticket.get_status_display(),
+        "assignee": ticket.assignee.get_full_name() or ticket.assignee.get_username()
+        if ticket.assignee
+        else "",
+        "response_due": _when(ticket.response_due_at, tz),
+        "responded": _when(ticket.responded_at, tz),
+        "response_overdue": ticket.responded_at is None and ticket.response_breached_at is not None,
+        "next_update_due": _when(ticket.next_update_due_at, tz),
+        "last_update": _when(ticket.last_client_update_at, tz),
+        "estimated_resolution": _when(ticket.estimated_resolution_at, tz),
+        "commitment": policy_commitment(policy) if policy else "",
+        "link": f"{settings.PORTAL_BASE_URL}/tickets/{ticket.reference}/",
+        "support_phone": settings.SUPPORT_PHONE,
+    }
+    context.update(extra)
+    return context
+
+
+def email_render(event: str, context: dict[str, Any]) -> tuple[str, str, str]:
+    """(subject, text body, HTML body) of one event's email."""
+    subject = SUBJECTS[event].format(**context)
+    subject = " ".join(subject.split())[:300]
+    text = render_to_string(f"emails/{event}.txt", context)
+    html = render_to_string(f"emails/{event}.html", context)
+    return subject, text, html
+
+
+def notify(
+    *,
+    ticket: Ticket,
+    event: str,
+    recipients: list[str],
+    sequence: int = 0,
+    policy: SLAPolicy | None = None,
+    **extra: Any,
+) -> None:
+    """Write the event's email to each recipient into the outbox, in the caller's transaction."""
+    recipients = unique_emails(recipients)
+    if not recipients:
+        return
+    subject, text, html = email_render(event, email_context(ticket, policy=policy, **extra))
+    notifications_enqueue(
+        ticket=ticket,
+        event=event,
+        recipients=recipients,
+        subject=subject,
+        body_text=text,
+        body_html=html,
+        sequence=sequence,
+        channel=Notification.Channel.EMAIL,
+    )
+
+
+def notification_rows(
+    *,
+    ticket: Ticket,
+    event: str,
+    recipients: list[str],
+    sequence: int = 0,
+    policy: SLAPolicy | None = None,
+    **extra: Any,
+) -> list[Notification]:
+    """Unsaved outbox rows for one event, for callers that write many at once (the scan)."""
+    subject, text, html = email_render(event, email_context(ticket, policy=policy, **extra))
+    return [
+        Notification(
+            ticket=ticket,
+            event=event,
+            sequence=sequence,
+            channel=Notification.Channel.EMAIL,
+            recipient=recipient,
+            subject=subject,
+            body_text=text,
+            body_html=html,
+        )
+        for recipient in unique_emails(recipients)
+    ]

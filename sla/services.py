@@ -1,0 +1,376 @@
+"""Writes of the SLA engine: the clock columns on a ticket.
+
+These run inside the ticket services' transactions (through `tickets.signals`, connected in
+`sla.apps`), on the ticket row those services locked, so a clock change commits or rolls back
+with the change that caused it. The scan (`sla.scan`) moves clocks forward in time; everything
+here moves them when something happens to the ticket.
+
+Rules (the README states them for users):
+- A policy's first-response target counts elapsed time, or only its calendar's working time.
+  Client updates (incidents) always count elapsed time.
+- `waiting_on_client` stops every clock; on resume each due time moves by the paused time
+  (working time for a calendar clock). Resolved and closed tickets stop the clocks the same
+  way; reopening resumes them.
+- An impact change or a policy edit re-applies the current policy from when the ticket was
+  filed (minus paused time); a target that would then lie in the past falls due at the moment
+  of the change, never backdated into a breach. A recorded response or breach stays recorded.
+"""
+
+from datetime import datetime, timedelta
+from typing import Any
+
+from django.conf import settings
+from django.db import transaction
+from django.utils import timezone
+
+from tickets.errors import DomainError
+from tickets.models import OPEN_STATUSES, Comment, Kind, SLAState, Status, Ticket, TicketEvent
+from tickets.services import ticket_history_record
+
+from . import notify
+from .clocks import WorkingTime, deadline_seconds, working_seconds
+from .models import BusinessCalendar, SLAPolicy
+from .selectors import policy_for
+from .signals import first_response_recorded
+
+Event = notify.Event
+RUNNING = (Status.NEW, Status.IN_PROGRESS)
+
+CLOCK_FIELDS = [
+    "sla_state",
+    "response_due_at",
+    "response_warn_at",
+    "responded_at",
+    "response_breached_at",
+    "response_warned_at",
+    "response_paused_seconds",
+    "last_client_update_at",
+    "next_update_due_at",
+    "update_warn_at",
+    "update_cycle",
+    "update_paused_seconds",
+    "client_update_count",
+    "estimated_resolution_at",
+    "paused_at",
+    "paused_seconds",
+    "sla_next_check_at",
+]
+
+
+def _working(policy: SLAPolicy | None) -> WorkingTime | None:
+    if policy is None or policy.calendar is None:
+        return None
+    working = WorkingTime.of(policy.calendar)
+    return working if working.periods else None
+
+
+def sla_state_compute(ticket: Ticket, *, now: datetime) -> str:
+    """The state a person sees: paused, breached, met, at risk or on track."""
+    if ticket.status == Status.WAITING_ON_CLIENT:
+        return SLAState.PAUSED
+    if ticket.response_breached_at is not None:
+        return SLAState.BREACHED
+    if ticket.responded_at is not None:
+        return SLAState.MET
+    if ticket.response_warn_at is not None and now >= ticket.response_warn_at:
+        return SLAState.AT_RISK
+    return SLAState.ON_TRACK
+
+
+def sla_next_check_compute(ticket: Ticket) -> datetime | None:
+    """The earliest moment the scan has something to do for this ticket, or None."""
+    if ticket.status not in RUNNING:
+        return None
+    moments = []
+    if ticket.responded_at is None and ticket.response_breached_at is None:
+        if ticket.response_warned_at is None and ticket.response_warn_at is not None:
+            moments.append(ticket.response_warn_at)
+        if ticket.response_due_at is not None:
+            moments.append(ticket.response_due_at)
+    if ticket.kind == Kind.INCIDENT:
+        if ticket.update_warn_at is not None:
+            moments.append(ticket.update_warn_at)
+        if ticket.next_update_due_at is not None:
+            moments.append(ticket.next_update_due_at)
+    return min(moments, default=None)
+
+
+def update_warn_for(
+    *, policy: SLAPolicy | None, next_update_due_at: datetime | None, start: datetime
+) -> datetime | None:
+    """When to warn the assignee that a client update is due soon (None: no warning)."""
+    if policy is None or next_update_due_at is None or not policy.update_warning_minutes:
+        return None
+    warn_at = next_update_due_at - timedelta(minutes=policy.update_warning_minutes)
+    return warn_at if warn_at > start else None
+
+
+def _targets_apply(ticket: Ticket, *, policy: SLAPolicy | None, now: datetime, clamp: bool) -> None:
+    """Set the due times from the policy, counted from filing minus paused time. With `clamp`,
+    a target that would lie in the past falls due now (or when the clock stopped)."""
+    floor = ticket.paused_at or now
+    if ticket.responded_at is None and ticket.response_breached_at is None:
+        if policy is None:
+            ticket.response_due_at = ticket.response_warn_at = None
+        else:
+            working = _working(policy)
+            target = policy.first_response_minutes * 60
+            paused = ticket.response_paused_seconds
+            due = deadline_seconds(
+                start=ticket.created_at, seconds=target + paused, calendar=working
+            )
+            warn = deadline_seconds(
+                start=ticket.created_at,
+                seconds=target * policy.at_risk_percent / 100 + paused,
+                calendar=working,
+            )
+            if clamp:
+                due = max(due, floor)
+            ticket.response_due_at = due
+            ticket.response_warn_at = min(warn, due)
+    if ticket.kind == Kind.INCIDENT and ticket.status in OPEN_STATUSES:
+        every = policy.update_every_minutes if policy else None
+        if every:
+            base = ticket.last_client_update_at or ticket.created_at
+            due = base + timedelta(minutes=every, seconds=ticket.update_paused_seconds)
+            if clamp:
+                due = max(due, floor)
+            warned = ticket.update_cycle > 0 and ticket.update_warn_at is None
+            ticket.next_update_due_at = due
+            ticket.update_warn_at = (
+                None
+                if warned
+                else update_warn_for(policy=policy, next_update_due_at=due, start=base)
+            )
+            ticket.update_cycle = ticket.update_cycle or 1
+        else:
+            ticket.next_update_due_at = ticket.update_warn_at = None
+
+
+def _finish(ticket: Ticket, *, now: datetime) -> None:
+    ticket.sla_state = sla_state_compute(ticket, now=now)
+    ticket.sla_next_check_at = sla_next_check_compute(ticket)
+    ticket.save(update_fields=CLOCK_FIELDS)
+
+
+def _iso(moment: datetime | None) -> str | None:
+    return moment.isoformat() if moment else None
+
+
+def _record_retarget(ticket: Ticket, before: dict[str, Any], *, message: str) -> None:
+    changes = {
+        field: [_iso(before[field]), _iso(getattr(ticket, field))]
+        for field in ("response_due_at", "next_update_due_at")
+        if before[field] != getattr(ticket, field)
+    }
+    if changes:
+        ticket_history_record(
+            ticket=ticket,
+            actor=None,
+            action=TicketEvent.Action.SLA,
+            changes=changes,
+            message=message,
+        )
+
+
+def sla_clocks_start(*, ticket: Ticket) -> Ticket:
+    """Set a new ticket's clocks from its policy, and send the receipt (with the commitment in
+    words) to the reporter and the new-ticket alert to the staff queue."""
+    now = ticket.created_at or timezone.now()
+    policy = policy_for(kind=ticket.kind, impact=ticket.impact)
+    ticket.last_client_update_at = None
+    _targets_apply(ticket, policy=policy, now=now, clamp=False)
+    _finish(ticket, now=now)
+    notify.notify(
+        ticket=ticket,
+        event=Event.TICKET_FILED,
+        recipients=[ticket.reporter.email],
+        policy=policy,
+    )
+    notify.notify(
+        ticket=ticket,
+        event=Event.STAFF_ALERT,
+        recipients=[settings.SUPPORT_QUEUE_EMAIL],
+        policy=policy,
+    )
+    return ticket
+
+
+def sla_reply_check(*, ticket: Ticket, comment: Comment) -> None:
+    """Refuse a first public staff reply without an estimated resolution time where the policy
+    asks for one (routine tasks and change requests), and estimates in the past."""
+    estimate = comment.estimated_resolution_at
+    if estimate is not None and estimate <= timezone.now():
+        raise DomainError(
+            "The estimated resolution time must be in the future.",
+            field="estimated_resolution_at",
+        )
+    if not (comment.public and comment.by_staff) or ticket.responded_at is not None:
+        return
+    policy = policy_for(kind=ticket.kind, impact=ticket.impact)
+    if policy is not None and policy.requires_estimate and estimate is None:
+        raise DomainError(
+            f"The first response to a {ticket.get_kind_display().lower()} must carry an "
+            "estimated resolution time.",
+            field="estimated_resolution_at",
+            code="estimate_required",
+        )
+
+
+def sla_reply_record(*, ticket: Ticket, comment: Comment) -> Ticket:
+    """A public staff reply: the first one meets the first response; on an incident every one
+    restarts the client-update cadence; the site hears about it (without its text)."""
+    if not (comment.public and comment.by_staff):
+        return ticket
+    now = comment.created_at or timezone.now()
+    policy = policy_for(kind=ticket.kind, impact=ticket.impact)
+    first = ticket.responded_at is None
+    if first:
+        ticket.responded_at = now
+    if comment.estimated_resolution_at is not None:
+        ticket.estimated_resolution_at = comment.estimated_resolution_at
+    ticket.last_client_update_at = now
+    if ticket.kind == Kind.INCIDENT and policy is not None and policy.update_every_minutes:
+        # A new cycle; while paused, `_resume` moves it by the paused time after this reply.
+        ticket.update_cycle += 1
+        ticket.update_paused_seconds = 0
+        ticket.next_update_due_at = now + timedelta(minutes=policy.update_every_minutes)
+        ticket.update_warn_at = update_warn_for(
+            policy=policy, next_update_due_at=ticket.next_update_due_at, start=now
+        )
+    _finish(ticket, now=now)
+    if first:
+        first_response_recorded.send(sender=Ticket, ticket=ticket, responded_at=now)
+    notify.notify(
+        ticket=ticket,
+        event=Event.PUBLIC_REPLY,
+        recipients=notify.client_recipients(ticket),
+        sequence=comment.pk,
+        policy=policy,
+    )
+    return ticket
+
+
+def _resume(ticket: Ticket, *, policy: SLAPolicy | None, now: datetime) -> None:
+    """Move every running due time by the time the clock stood still."""
+    stopped = ticket.paused_at
+    if stopped is None:
+        return
+    elapsed = max(int((now - stopped).total_seconds()), 0)
+    ticket.paused_seconds += elapsed
+    working = _working(policy)
+    if ticket.responded_at is None and ticket.response_breached_at is None:
+        ticket.response_paused_seconds += int(
+            working_seconds(start=stopped, end=now, calendar=working)
+        )
+        for field in ("response_due_at", "response_warn_at"):
+            moment = getattr(ticket, field)
+            if moment is not None and moment > stopped:
+                left = working_seconds(start=stopped, end=moment, calendar=working)
+                setattr(ticket, field, deadline_seconds(start=now, seconds=left, calendar=working))
+    # A public reply during the pause started a new cycle: only the pause after it counts.
+    cycle_stopped = max(stopped, ticket.last_client_update_at or stopped)
+    update_elapsed = max(int((now - cycle_stopped).total_seconds()), 0)
+    ticket.update_paused_seconds += update_elapsed
+    for field in ("next_update_due_at", "update_warn_at"):
+        moment = getattr(ticket, field)
+        if moment is not None and moment > cycle_stopped:
+            setattr(ticket, field, moment + timedelta(seconds=update_elapsed))
+    ticket.paused_at = None
+
+
+def sla_status_apply(*, ticket: Ticket, before: str, after: str) -> Ticket:
+    """Stop the clocks when a ticket leaves the running statuses (waiting on the client,
+    resolved, closed), resume them when it comes back; tell the site about waiting_on_client
+    and resolved."""
+    now = timezone.now()
+    policy = policy_for(kind=ticket.kind, impact=ticket.impact)
+    if before in RUNNING and after not in RUNNING:
+        ticket.paused_at = now
+    elif before not in RUNNING and after in RUNNING:
+        _resume(ticket, policy=policy, now=now)
+    _finish(ticket, now=now)
+    event = {Status.WAITING_ON_CLIENT: Event.STATUS_WAITING, Status.RESOLVED: Event.STATUS_RESOLVED}
+    if after in event:
+        change = (
+            ticket.events.filter(action=TicketEvent.Action.STATUS_CHANGED)
+            .order_by("-id")
+            .values_list("id", flat=True)
+            .first()
+        )
+        notify.notify(
+            ticket=ticket,
+            event=event[after],
+            recipients=notify.client_recipients(ticket),
+            sequence=change or 0,
+            policy=policy,
+        )
+    return ticket
+
+
+def sla_clocks_retarget(
+    *,
+    ticket: Ticket,
+    now: datetime | None = None,
+    message: str = "",
+    policy: SLAPolicy | None = None,
+) -> Ticket:
+    """Re-apply the ticket's current policy (after an impact change or a policy or calendar
+    edit) and keep the moved due times in the history."""
+    now = now or timezone.now()
+    if policy is None:
+        policy = policy_for(kind=ticket.kind, impact=ticket.impact)
+    before = {f: getattr(ticket, f) for f in ("response_due_at", "next_update_due_at")}
+    _targets_apply(ticket, policy=policy, now=now, clamp=True)
+    _finish(ticket, now=now)
+    _record_retarget(ticket, before, message=message or "SLA targets re-applied.")
+    return ticket
+
+
+def sla_impact_retarget(*, ticket: Ticket, before: str, after: str) -> Ticket:
+    """An incident's impact changed: its clocks follow the new impact's policy."""
+    return sla_clocks_retarget(
+        ticket=ticket, message=f"Impact {before or 'none'} -> {after}: SLA targets re-applied."
+    )
+
+
+def sla_policy_retarget(*, policy_id: int, batch_size: int = 500) -> int:
+    """Re-apply an edited policy to every open ticket it governs, in batches of locked rows;
+    returns how many tickets were re-targeted."""
+    policy = SLAPolicy.objects.select_related("calendar").filter(pk=policy_id).first()
+    if policy is None:
+        return 0
+    done, last_id = 0, 0
+    while True:
+        with transaction.atomic():
+            batch = list(
+                Ticket.objects.select_for_update(of=("self",))
+                .filter(
+                    kind=policy.kind, impact=policy.impact, status__in=OPEN_STATUSES, pk__gt=last_id
+                )
+                .order_by("pk")[:batch_size]
+            )
+            for ticket in batch:
+                sla_clocks_retarget(
+                    ticket=ticket, policy=policy, message=f"SLA policy edited: {policy}."
+                )
+        done += len(batch)
+        if len(batch) < batch_size:
+            return done
+        last_id = batch[-1].pk
+
+
+def sla_policy_changed(*, policy: SLAPolicy) -> None:
+    """Call after saving an SLA policy (admin's save_model): open tickets it governs are
+    re-targeted by a task once the edit commits."""
+    from .tasks import sla_policy_retarget_task
+
+    policy_id = policy.pk
+    transaction.on_commit(lambda: sla_policy_retarget_task.delay(policy_id))
+
+
+def sla_calendar_changed(*, calendar: BusinessCalendar) -> None:
+    """Call after editing a calendar, its periods or holidays: every policy that counts in it
+    re-targets its open tickets."""
+    for policy in SLAPolicy.objects.filter(calendar=calendar):
+        sla_policy_changed(policy=policy)

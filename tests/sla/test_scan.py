@@ -1,0 +1,155 @@
+"""The scan: once-only work, counts, steps, rollback, and a cost that follows due tickets."""
+
+import datetime
+import threading
+
+import pytest
+from django.core import mail
+from django.db import connection, transaction
+from django.test.utils import CaptureQueriesContext
+
+from sla import scan
+from sla.selectors import scan_last
+from sla.signals import response_breached
+from tests.sla.conftest import MONDAY
+from tests.sla.helpers import file_ticket, fresh, scan_at
+from tests.tickets.factories import ClientSiteFactory, MembershipFactory
+from tickets.models import Notification, Role
+
+H = datetime.timedelta(hours=1)
+
+
+@pytest.fixture
+def breaches_heard():
+    heard = []
+
+    def handler(*, ticket, breached_at, **kwargs):
+        heard.append((ticket.pk, breached_at))
+
+    response_breached.connect(handler, weak=False, dispatch_uid="test_breaches_heard")
+    yield heard
+    response_breached.disconnect(dispatch_uid="test_breaches_heard")
+
+
+@pytest.mark.django_db
+def test_a_scan_records_its_run_and_returns_its_counts_including_registered_steps(site, pm):
+    file_ticket(actor=pm, site=site, impact="high", at=MONDAY)
+    scan.step_register("test_step", lambda now: 7)
+    try:
+        counts = scan_at(MONDAY + H)
+    finally:
+        scan._STEPS.pop("test_step")
+    assert counts == {
+        "tickets_checked": 1,
+        "at_risk_warnings": 0,
+        "breaches": 1,
+        "client_updates": 1,
+        "update_warnings": 0,
+        "test_step": 7,
+    }
+    run = scan_last()
+    assert run.counts == counts
+    assert run.started_at == MONDAY + H
+    assert run.finished_at is not None
+
+
+@pytest.mark.django_db
+def test_breach_signal_is_sent_once_per_ticket_with_when_it_happened(site, pm, breaches_heard):
+    ticket = file_ticket(actor=pm, site=site, kind="general", at=MONDAY)
+    for minutes in (480, 481, 600):
+        scan_at(MONDAY + datetime.timedelta(minutes=minutes))
+    assert breaches_heard == [(ticket.pk, MONDAY + 8 * H)]
+
+
+@pytest.mark.django_db
+def test_a_scan_inside_a_transaction_that_rolls_back_leaves_nothing_behind(site, pm):
+    ticket = file_ticket(actor=pm, site=site, impact="high", at=MONDAY)
+    before = Notification.objects.count()
+    with pytest.raises(RuntimeError), transaction.atomic():
+        counts = scan_at(MONDAY + H)
+        assert counts["client_updates"] == 1
+        raise RuntimeError("the worker died")
+    assert Notification.objects.count() == before
+    ticket = fresh(ticket)
+    assert ticket.response_breached_at is None
+    assert ticket.client_update_count == 0
+    assert ticket.events.filter(action="sla").count() == 0
+    # The next scan does the work, once.
+    scan_at(MONDAY + H + datetime.timedelta(minutes=1))
+    assert fresh(ticket).client_update_count == 1
+
+
+@pytest.mark.django_db
+def test_a_scan_touches_only_due_tickets_with_a_fixed_number_of_queries(site, pm):
+    for _ in range(3):
+        file_ticket(actor=pm, site=site, impact="high", at=MONDAY)
+    for _ in range(5):
+        file_ticket(actor=pm, site=site, impact="low", at=MONDAY)  # not due
+    with CaptureQueriesContext(connection) as few:
+        counts = scan_at(MONDAY + H)
+    assert counts["tickets_checked"] == 3
+
+    other = ClientSiteFactory()
+    other_pm = MembershipFactory(site=other, role=Role.PM).user
+    for _ in range(12):
+        file_ticket(actor=other_pm, site=other, impact="high", at=MONDAY + H)
+    with CaptureQueriesContext(connection) as many:
+        counts = scan_at(MONDAY + 2 * H)
+    assert counts["tickets_checked"] == 15
+    assert len(many) == len(few)
+
+
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+def test_scan_delivers_its_emails_after_commit(site, pm, it):
+    file_ticket(actor=pm, site=site, impact="high", at=MONDAY)
+    mail.outbox.clear()
+    scan_at(MONDAY + H)
+    assert sorted(m.to[0] for m in mail.outbox) == [
+        "it@stmarys.example",
+        "pm@stmarys.example",
+        "queue@rxhealth.example",
+    ]
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+def test_three_scans_at_the_same_instant_send_every_update_and_breach_exactly_once(
+    site, pm, it, breaches_heard
+):
+    tickets = [file_ticket(actor=pm, site=site, impact="high", at=MONDAY) for _ in range(30)]
+    mail.outbox.clear()
+    now = MONDAY + H
+    start = threading.Barrier(3)
+    results, errors = [], []
+
+    def run():
+        try:
+            start.wait()
+            results.append(scan.sla_scan_run(now=now))
+        except Exception as exc:  # reported below
+            errors.append(exc)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=run) for _ in range(3)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+
+    assert errors == []
+    assert sum(r["breaches"] for r in results) == 30
+    assert sum(r["client_updates"] for r in results) == 30
+    assert sorted(pk for pk, _ in breaches_heard) == sorted(t.pk for t in tickets)
+    for ticket in tickets:
+        ticket = fresh(ticket)
+        assert ticket.client_update_count == 1
+        assert ticket.events.filter(action="sla").count() == 2
+    updates = Notification.objects.filter(event="client_update")
+    breaches = Notification.objects.filter(event="response_breached")
+    assert updates.count() == 60 and breaches.count() == 30
+    assert set(updates.values_list("status", flat=True)) == {"sent"}
+    assert set(breaches.values_list("status", flat=True)) == {"sent"}
+    sent = [(m.to[0], m.subject) for m in mail.outbox]
+    assert len(sent) == 90
+    assert len(set(sent)) == 90  # nobody got the same email twice
