@@ -11,8 +11,8 @@ class EscalationConfig(AppConfig):
 
         from . import handlers, services
 
-        signals.response_breached.connect(
-            handlers.on_response_breached, dispatch_uid="escalation.response_breached"
+        signals.responses_breached.connect(
+            handlers.on_responses_breached, dispatch_uid="escalation.responses_breached"
         )
         signals.first_response_recorded.connect(
             handlers.on_first_response_recorded, dispatch_uid="escalation.first_response"

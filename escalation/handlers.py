@@ -1,14 +1,12 @@
 """Handlers for the SLA engine's signals, connected in `EscalationConfig.ready()`."""
 
-from datetime import datetime
-
 from tickets.models import Ticket
 
 from .services import escalation_resume, escalation_start, escalation_stop
 
 
-def on_response_breached(sender, *, ticket: Ticket, breached_at: datetime, **kwargs) -> None:
-    escalation_start(ticket=ticket, breached_at=breached_at)
+def on_responses_breached(sender, *, tickets: list[Ticket], **kwargs) -> None:
+    escalation_start(tickets=tickets)
 
 
 def on_first_response_recorded(sender, *, ticket: Ticket, **kwargs) -> None:

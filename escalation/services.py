@@ -253,32 +253,37 @@ def _next_window(
 
 
 @transaction.atomic
-def escalation_start(*, ticket: Ticket, breached_at: datetime) -> Ticket:
-    """The first response breached: move the locked ticket to level 2 (within its maximum),
-    notify, and schedule the next level one committed window later."""
-    ladder = _Ladder.load(site_ids={ticket.site_id})
+def escalation_start(*, tickets: list[Ticket]) -> list[Ticket]:
+    """Their first responses breached: move each locked ticket to level 2 (within its
+    maximum), notify, and schedule the next level one committed window after the breach.
+    A batch costs the same number of queries whatever its size."""
+    if not tickets:
+        return tickets
+    ladder = _Ladder.load(site_ids={t.site_id for t in tickets})
     writes = _Writes()
-    when = max(breached_at, timezone.now())
-    max_level = ladder.max_level(ticket)
-    if ticket.escalation_level < FIRST_NOTIFIED_LEVEL <= max_level:
-        _reach(
-            ticket=ticket,
-            level=FIRST_NOTIFIED_LEVEL,
-            when=when,
-            automatic=True,
-            actor=None,
-            ladder=ladder,
-            writes=writes,
-        )
-    if ticket.responded_at is None and ticket.is_open:
-        ticket.escalation_next_at = _next_window(
-            ticket=ticket, ladder=ladder, scheduled=breached_at, now=when
-        )
-    else:
-        ticket.escalation_next_at = None
-    ticket.save(update_fields=ESCALATION_COLUMNS)
+    now = timezone.now()
+    for ticket in tickets:
+        breached_at = ticket.response_breached_at or now
+        when = max(breached_at, now)
+        if ticket.escalation_level < FIRST_NOTIFIED_LEVEL <= ladder.max_level(ticket):
+            _reach(
+                ticket=ticket,
+                level=FIRST_NOTIFIED_LEVEL,
+                when=when,
+                automatic=True,
+                actor=None,
+                ladder=ladder,
+                writes=writes,
+            )
+        if ticket.responded_at is None and ticket.is_open:
+            ticket.escalation_next_at = _next_window(
+                ticket=ticket, ladder=ladder, scheduled=breached_at, now=when
+            )
+        else:
+            ticket.escalation_next_at = None
+    Ticket.objects.bulk_update(tickets, ESCALATION_COLUMNS)
     writes.save()
-    return ticket
+    return tickets
 
 
 @transaction.atomic

@@ -27,7 +27,7 @@ from .services import (
     sla_state_compute,
     update_warn_for,
 )
-from .signals import response_breached
+from .signals import responses_breached
 
 logger = logging.getLogger(__name__)
 
@@ -247,10 +247,8 @@ def sla_clocks_scan(*, now: datetime) -> dict[str, int]:
                 TicketEvent.objects.bulk_create(events)
             _clock_columns_write(batch)
             counts["tickets_checked"] += len(batch)
-            for ticket in breached:
-                response_breached.send(
-                    sender=Ticket, ticket=ticket, breached_at=ticket.response_breached_at
-                )
+            if breached:
+                responses_breached.send(sender=Ticket, tickets=breached)
         if len(batch) < batch_size:
             break
     return counts

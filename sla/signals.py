@@ -3,8 +3,9 @@ records the event, so a handler's writes commit or roll back with it."""
 
 from django.dispatch import Signal
 
-# kwargs: ticket (locked), breached_at. Sent once per ticket, when the scan records that the
-# first response was missed.
-response_breached = Signal()
+# kwargs: tickets (a list of locked tickets, each with `response_breached_at` set). Sent once
+# per scan batch for the tickets whose first response the batch recorded as missed; each
+# ticket is in it once in its life. A batch, so handlers can keep their queries per batch.
+responses_breached = Signal()
 # kwargs: ticket (locked), responded_at. Sent when the first public staff reply lands.
 first_response_recorded = Signal()

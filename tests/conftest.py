@@ -1,3 +1,5 @@
+import importlib
+
 import pytest
 from django.db import connection
 
@@ -27,3 +29,16 @@ def pytest_collection_modifyitems(config, items):
 @pytest.fixture
 def on_postgres() -> bool:
     return connection.vendor == "postgresql"
+
+
+@pytest.fixture(autouse=True)
+def _seeded_data(request):
+    """The levels, maxima and SLA policies the data migrations seed. A transactional test
+    (anywhere in the suite) flushes them, so put them back; seeding is idempotent."""
+    if "django_db_setup" not in request.fixturenames:
+        return
+    from django.apps import apps
+
+    request.getfixturevalue("_django_db_helper")
+    for module in ("sla.migrations.0002_seed_policies", "escalation.migrations.0002_seed_levels"):
+        importlib.import_module(module).seed(apps, None)

@@ -1,10 +1,9 @@
-import importlib
 from datetime import UTC, datetime, timedelta
 
 import pytest
 from django.db import transaction
 
-from sla.signals import response_breached
+from sla.signals import responses_breached
 from tests.tickets.factories import ClientSiteFactory, TicketFactory
 from tickets.models import Kind, Ticket
 
@@ -40,21 +39,8 @@ def breach(ticket: Ticket, *, at: datetime | None = None) -> Ticket:
         locked = Ticket.objects.select_for_update().select_related("site").get(pk=ticket.pk)
         locked.response_breached_at = at
         locked.save(update_fields=["response_breached_at"])
-        response_breached.send(sender=Ticket, ticket=locked, breached_at=at)
+        responses_breached.send(sender=Ticket, tickets=[locked])
     return Ticket.objects.get(pk=ticket.pk)
-
-
-@pytest.fixture(autouse=True)
-def _seeded_ladder(request):
-    """The levels, maxima and SLA policies the data migrations seed. A transactional test
-    (anywhere in the suite) flushes them, so put them back; seeding is idempotent."""
-    if "django_db_setup" not in request.fixturenames:
-        return
-    from django.apps import apps
-
-    request.getfixturevalue("_django_db_helper")
-    for module in ("sla.migrations.0002_seed_policies", "escalation.migrations.0002_seed_levels"):
-        importlib.import_module(module).seed(apps, None)
 
 
 @pytest.fixture

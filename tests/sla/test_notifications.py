@@ -165,7 +165,7 @@ def test_receipt_says_nothing_about_a_commitment_when_the_policy_was_removed(sit
     assert fresh(ticket).response_due_at is None
 
 
-@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+@pytest.mark.django_db(transaction=True)
 def test_emails_go_out_after_the_filing_commits(site, pm):
     file_ticket(actor=pm, site=site, kind="general")
     assert sorted(m.to[0] for m in mail.outbox) == ["pm@stmarys.example", "queue@rxhealth.example"]

@@ -32,7 +32,7 @@ def test_run_sla_scan_does_one_pass_delivers_what_is_pending_and_prints_counts(s
     assert len(mail.outbox) == 5
 
 
-@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+@pytest.mark.django_db(transaction=True)
 def test_the_periodic_task_scans_and_sweeps_rows_left_pending(site, pm):
     ticket = file_ticket(actor=pm, site=site, kind="general", at=MONDAY)
     # A row whose delivery message was lost: written, never kicked.
