@@ -213,12 +213,10 @@ SPECTACULAR_SETTINGS = {
 # API
 API_PAGE_SIZE = env.int("API_PAGE_SIZE", default=25)
 API_MAX_PAGE_SIZE = env.int("API_MAX_PAGE_SIZE", default=100)
-# DRF rate strings ("120/min"): per API token, per user (all tokens and the session), and per
-# address for requests without credentials.
+# DRF rate strings ("120/min"): per API token, and per user (all their tokens and the session).
 API_THROTTLE_RATES = {
     "token": env.str("API_THROTTLE_TOKEN_RATE", default="600/min"),
     "user": env.str("API_THROTTLE_USER_RATE", default="1200/min"),
-    "anon": env.str("API_THROTTLE_ANON_RATE", default="60/min"),
 }
 API_WEBHOOK_TIMEOUT_SECONDS = env.int("API_WEBHOOK_TIMEOUT_SECONDS", default=10)
 REST_FRAMEWORK.update(
@@ -231,7 +229,6 @@ REST_FRAMEWORK.update(
         "DEFAULT_THROTTLE_CLASSES": [
             "portal.api.throttling.TokenRateThrottle",
             "portal.api.throttling.UserRateThrottle",
-            "portal.api.throttling.AnonRateThrottle",
         ],
         "DEFAULT_PAGINATION_CLASS": "portal.api.pagination.ApiPagination",
         "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
@@ -252,6 +249,7 @@ SPECTACULAR_SETTINGS.update(
         "SERVE_PERMISSIONS": ["rest_framework.permissions.AllowAny"],
         "SERVE_AUTHENTICATION": [],
         "COMPONENT_SPLIT_REQUEST": True,
+        "SERVE_INCLUDE_SCHEMA": False,
     }
 )
 

@@ -37,14 +37,3 @@ class UserRateThrottle(_SettingsRateThrottle):
         if request.user and request.user.is_authenticated:
             return self.cache_format % {"scope": self.scope, "ident": request.user.pk}
         return None
-
-
-class AnonRateThrottle(_SettingsRateThrottle):
-    """Requests without valid credentials, per client address."""
-
-    scope = "anon"
-
-    def get_cache_key(self, request, view):
-        if request.user and request.user.is_authenticated:
-            return None
-        return self.cache_format % {"scope": self.scope, "ident": self.get_ident(request)}
