@@ -213,6 +213,9 @@ SPECTACULAR_SETTINGS = {
 # API
 API_PAGE_SIZE = env.int("API_PAGE_SIZE", default=25)
 API_MAX_PAGE_SIZE = env.int("API_MAX_PAGE_SIZE", default=100)
+# Lists count at most this many results (then `count_capped` is true), so a page costs the
+# same however many tickets there are; every page stays reachable.
+API_COUNT_LIMIT = env.int("API_COUNT_LIMIT", default=1_000)
 # DRF rate strings ("120/min"): per API token, and per user (all their tokens and the session).
 API_THROTTLE_RATES = {
     "token": env.str("API_THROTTLE_TOKEN_RATE", default="600/min"),

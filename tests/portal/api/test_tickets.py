@@ -244,11 +244,37 @@ def test_filters_narrow_the_list(clients, site, other_site, people):
 
 @pytest.mark.parametrize(
     "query",
-    ["?status=bogus", "?kind=1", "?sla_state=%00", "?site=" + "x" * 100, "?site=a%00b"],
+    [
+        "?status=bogus",
+        "?kind=1",
+        "?sla_state=%00",
+        "?site=" + "x" * 100,
+        "?site=a%00b",
+        "?created_after=tomorrow",
+        "?updated_after=99999-01-01T00:00:00Z",
+        "?created_after=9999-12-31T23:59:59-12:00",
+    ],
 )
 def test_bad_filters_are_a_400(clients, ticket, query):
     response = clients["pm"].get(LIST + query)
     assert response.status_code == 400, response.content
+
+
+def test_date_filters_find_what_changed_since(clients, site):
+    old = TicketFactory(site=site)
+    new = TicketFactory(site=site)
+    Ticket.objects.filter(pk=old.pk).update(
+        created_at="2026-01-01T00:00:00Z", updated_at="2026-01-01T00:00:00Z"
+    )
+    for query in ("?created_after=2026-06-01T00:00:00Z", "?updated_after=2026-06-01T00:00Z"):
+        response = clients["pm"].get(LIST + query)
+        assert [r["reference"] for r in response.json()["results"]] == [new.reference]
+    response = clients["pm"].get(LIST + "?created_before=2026-06-01T00:00:00%2B02:00")
+    assert [r["reference"] for r in response.json()["results"]] == [old.reference]
+    # An offset the format allows but PostgreSQL does not is converted, not a 500.
+    response = clients["pm"].get(LIST + "?created_after=2025-03-05T09:45:24-21:57")
+    assert response.status_code == 200
+    assert len(response.json()["results"]) == 2
 
 
 def test_ordering(clients, site):
@@ -271,6 +297,35 @@ def test_page_size_is_capped_and_pages_past_the_end_give_the_last(clients, site,
     last = clients["pm"].get(LIST + "?page_size=3&page=99999")
     assert last.status_code == 200
     assert len(last.json()["results"]) == 2
+
+
+def test_counting_stops_at_the_limit_but_every_page_stays_reachable(clients, site, settings):
+    settings.API_COUNT_LIMIT = 3
+    made = TicketFactory.create_batch(7, site=site)
+    newest_first = [t.reference for t in reversed(made)]
+
+    def page(query):
+        response = clients["pm"].get(LIST + "?page_size=2" + query)
+        assert response.status_code == 200, response.content
+        return response.json()
+
+    first = page("")
+    assert (first["count"], first["count_capped"]) == (3, True)
+    assert first["next"].endswith("page=2&page_size=2") or "page=2" in first["next"]
+    assert first["previous"] is None
+    fourth = page("&page=4")
+    assert [r["reference"] for r in fourth["results"]] == newest_first[6:]
+    assert fourth["next"] is None
+    assert "page=3" in fourth["previous"]
+    assert page("&page=99")["results"] == fourth["results"]
+    assert page("&page=last")["results"] == fourth["results"]
+    walked = []
+    url = LIST + "?page_size=2"
+    while url:
+        body = clients["pm"].get(url).json()
+        walked += [r["reference"] for r in body["results"]]
+        url = body["next"]
+    assert walked == newest_first
 
 
 @pytest.mark.parametrize(
