@@ -26,8 +26,8 @@ from django.db import connection  # noqa: E402
 from django.test.utils import CaptureQueriesContext, setup_test_environment  # noqa: E402
 
 PAGE = 50
-RUNS = 15
-WARMUP = 3
+RUNS = 21
+WARMUP = 5
 
 
 def tickets_insert(*, site_id: int, reporter_id: int, start: int, count: int) -> None:

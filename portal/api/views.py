@@ -144,6 +144,7 @@ class TicketViewSet(
         methods=["get", "post"],
         url_path="comments",
         parser_classes=[JSONParser, FormParser, MultiPartParser],
+        filter_backends=[],
     )
     def comments(self, request, reference=None):
         ticket = self.get_object()
@@ -178,6 +179,7 @@ class TicketViewSet(
         methods=["post"],
         url_path="attachments",
         parser_classes=[MultiPartParser, FormParser],
+        filter_backends=[],
     )
     @idempotent
     def attachments(self, request, reference=None):

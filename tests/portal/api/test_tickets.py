@@ -356,3 +356,22 @@ def test_detail_query_count_is_small(clients, ticket):
     with CaptureQueriesContext(connection) as ctx:
         clients["pm"].get(detail(ticket))
     assert len(ctx.captured_queries) <= 4
+
+
+@pytest.mark.parametrize("path", ["RX-%00/", "a" * 300 + "/", "RX-1/nothing/", "../../etc/"])
+def test_unknown_api_paths_are_a_json_404(clients, path):
+    response = clients["pm"].get(LIST + path)
+    assert response.status_code == 404
+    assert response.json()["code"] == "not_found"
+
+
+@pytest.mark.parametrize("key", [None, "big-1"])
+def test_a_huge_body_is_a_400(clients, key):
+    body = (
+        '{"site": "st-marys", "kind": "general", "title": "t", "description": "%s"}'
+        % ("x" * 3_000_000)
+    ).encode()
+    headers = {"HTTP_IDEMPOTENCY_KEY": key} if key else {}
+    response = clients["pm"].post(LIST, body, content_type="application/json", **headers)
+    assert response.status_code == 400
+    assert not Ticket.objects.exists()
