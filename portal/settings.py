@@ -253,6 +253,8 @@ SPECTACULAR_SETTINGS.update(
         "SERVE_AUTHENTICATION": [],
         "COMPONENT_SPLIT_REQUEST": True,
         "SERVE_INCLUDE_SCHEMA": False,
+        # No validator badge: Swagger UI would fetch it from another host (air-gapped sites).
+        "SWAGGER_UI_SETTINGS": {"deepLinking": True, "validatorUrl": None},
     }
 )
 

@@ -50,6 +50,7 @@ def test_interactive_docs_load_nothing_from_another_host(client, db):
     assert "swagger-ui" in html
     assert "//cdn" not in html and "https://" not in html.replace("https://swagger.io", "")
     assert "/static/drf_spectacular_sidecar/" in html
+    assert '"validatorUrl": null' in html  # no badge fetched from validator.swagger.io
 
 
 def _api_schema():
