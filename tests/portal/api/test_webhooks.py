@@ -228,3 +228,25 @@ def test_admin_configures_an_endpoint_with_events(client, site):
     )
     assert refused.status_code == 200
     assert WebhookEndpoint.objects.count() == 1
+
+
+def test_a_change_that_rolls_back_leaves_no_webhook_behind(clients, endpoint, receiver):
+    from tickets.errors import DomainError
+    from tickets.signals import ticket_filed
+
+    def veto(sender, **kwargs):
+        raise DomainError("Refused by a rule that runs after the webhook was queued.")
+
+    ticket_filed.connect(veto, dispatch_uid="test_veto")
+    try:
+        response = clients["pm"].post(
+            "/api/v1/tickets/",
+            {"site": "st-marys", "kind": "general", "title": "t", "description": "d"},
+            format="json",
+        )
+    finally:
+        ticket_filed.disconnect(dispatch_uid="test_veto")
+    assert response.status_code == 400
+    assert not Notification.objects.exists()
+    notifications_deliver_due()
+    assert receiver.requests == []
