@@ -36,7 +36,7 @@ from .selectors import (
     policies_by_kind,
     recipients_for,
 )
-from .signals import ticket_escalated
+from .signals import Escalation, tickets_escalated
 
 # Tickets claimed per transaction by the scan step; the step loops until none are due.
 STEP_BATCH_SIZE = 200
@@ -85,9 +85,9 @@ class _Writes:
         if self.notifications:
             Notification.objects.bulk_create(self.notifications, ignore_conflicts=True)
             transaction.on_commit(_delivery_kick)
-        for ticket, level, automatic, actor in self.reached:
-            ticket_escalated.send(
-                sender=Ticket, ticket=ticket, level=level, automatic=automatic, actor=actor
+        if self.reached:
+            tickets_escalated.send(
+                sender=Ticket, escalations=[Escalation(*reached) for reached in self.reached]
             )
 
 
@@ -339,7 +339,7 @@ def escalation_step(now: datetime) -> int:
 def _step_batch(*, now: datetime, limit: int) -> tuple[int, int]:
     tickets = list(
         Ticket.objects.select_for_update(skip_locked=True, of=("self",))
-        .select_related("site")
+        .select_related("site", "reporter", "assignee")
         .filter(escalation_next_at__lte=now)
         .order_by("escalation_next_at", "pk")[:limit]
     )

@@ -1,7 +1,17 @@
 """What the escalation ladder tells others (webhooks)."""
 
+from typing import Any, NamedTuple
+
 from django.dispatch import Signal
 
-# kwargs: ticket, level (the level reached), automatic (bool), actor (user or None).
-# Sent inside the transaction that records the escalation.
-ticket_escalated = Signal()
+
+class Escalation(NamedTuple):
+    ticket: Any
+    level: int
+    automatic: bool
+    actor: Any
+
+
+# kwargs: escalations (a list of `Escalation`, one per level a ticket reached). Sent once per
+# batch, inside the transaction that records them, so handlers can keep their queries per batch.
+tickets_escalated = Signal()

@@ -86,6 +86,7 @@ INSTALLED_APPS = [
     "sla",
     "escalation",
     "portal",
+    "portal.api",
 ]
 
 MIDDLEWARE = [
@@ -305,6 +306,54 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
 }
+
+# API
+API_PAGE_SIZE = env.int("API_PAGE_SIZE", default=25)
+API_MAX_PAGE_SIZE = env.int("API_MAX_PAGE_SIZE", default=100)
+# Lists count at most this many results (then `count_capped` is true), so a page costs the
+# same however many tickets there are; every page stays reachable.
+API_COUNT_LIMIT = env.int("API_COUNT_LIMIT", default=1_000)
+# DRF rate strings ("120/min"): per API token, and per user (all their tokens and the session).
+API_THROTTLE_RATES = {
+    "token": env.str("API_THROTTLE_TOKEN_RATE", default="600/min"),
+    "user": env.str("API_THROTTLE_USER_RATE", default="1200/min"),
+}
+API_WEBHOOK_TIMEOUT_SECONDS = env.int("API_WEBHOOK_TIMEOUT_SECONDS", default=10)
+REST_FRAMEWORK.update(
+    {
+        "DEFAULT_AUTHENTICATION_CLASSES": [
+            "portal.api.authentication.BearerTokenAuthentication",
+            "rest_framework.authentication.SessionAuthentication",
+        ],
+        "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
+        "DEFAULT_THROTTLE_CLASSES": [
+            "portal.api.throttling.TokenRateThrottle",
+            "portal.api.throttling.UserRateThrottle",
+        ],
+        "DEFAULT_PAGINATION_CLASS": "portal.api.pagination.ApiPagination",
+        "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
+        "EXCEPTION_HANDLER": "portal.api.exceptions.api_exception_handler",
+        "DEFAULT_RENDERER_CLASSES": [
+            "rest_framework.renderers.JSONRenderer",
+            "rest_framework.renderers.BrowsableAPIRenderer",
+        ],
+        "TEST_REQUEST_DEFAULT_FORMAT": "json",
+    }
+)
+SPECTACULAR_SETTINGS.update(
+    {
+        "DESCRIPTION": (
+            "The Rx.Health support portal for integrators: file and follow tickets, comment, "
+            "attach files and read SLA state. Authenticate with `Authorization: Bearer <token>`."
+        ),
+        "SERVE_PERMISSIONS": ["rest_framework.permissions.AllowAny"],
+        "SERVE_AUTHENTICATION": [],
+        "COMPONENT_SPLIT_REQUEST": True,
+        "SERVE_INCLUDE_SCHEMA": False,
+        # No validator badge: Swagger UI would fetch it from another host (air-gapped sites).
+        "SWAGGER_UI_SETTINGS": {"deepLinking": True, "validatorUrl": None},
+    }
+)
 
 # LOGGING
 LOGGING = {

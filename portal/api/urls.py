@@ -1,14 +1,22 @@
-from django.urls import path
+from django.http import JsonResponse
+from django.urls import path, re_path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+from rest_framework.routers import SimpleRouter
 
-from .escalation import TicketEscalateView
+from .views import TicketViewSet
+
+
+def api_not_found(request, *args, **kwargs):
+    """Unknown API paths answer in the API's error format rather than with an HTML page."""
+    return JsonResponse({"status": 404, "code": "not_found", "detail": "Not found."}, status=404)
+
+
+router = SimpleRouter()
+router.register("tickets", TicketViewSet, basename="api-ticket")
 
 urlpatterns = [
     path("schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
-    path(
-        "tickets/<str:reference>/escalate/",
-        TicketEscalateView.as_view(),
-        name="api-ticket-escalate",
-    ),
+    *router.urls,
+    re_path(r"", api_not_found),
 ]

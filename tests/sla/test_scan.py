@@ -46,6 +46,7 @@ def test_a_scan_records_its_run_and_returns_its_counts_including_registered_step
         "client_updates": 1,
         "update_warnings": 0,
         "escalations": 0,  # the breach put it at level 2; the step climbs from there
+        "api_idempotency_purged": 0,
         "test_step": 7,
     }
     run = scan_last()

@@ -1,0 +1,126 @@
+"""Writes of the integrator API: tokens, idempotency records, webhook re-sends."""
+
+import hashlib
+import secrets
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from tickets.models import Notification
+from tickets.tasks import notifications_deliver_pending
+
+from .models import ApiToken, IdempotencyRecord, WebhookDelivery
+
+TOKEN_PREFIX = "rxp_"  # noqa: S105 - a label, not a secret
+IDEMPOTENCY_TTL = timedelta(hours=24)
+# A token's last use is written at most this often, so reads do not become writes.
+LAST_USED_GRANULARITY = timedelta(minutes=1)
+
+
+def token_hash(token: str) -> str:
+    # Tokens are 256 random bits, so a fast hash is enough: there is nothing to brute-force.
+    return hashlib.sha256(token.encode("utf-8", "surrogatepass")).hexdigest()
+
+
+@transaction.atomic
+def api_token_issue(*, user: Any, name: str = "") -> tuple[ApiToken, str]:
+    """Create a token for the user; returns the row and the token, which is never stored."""
+    token = TOKEN_PREFIX + secrets.token_urlsafe(32)
+    row = ApiToken.objects.create(
+        user=user,
+        name=(name or "API token").strip()[:100],
+        prefix=token[:12],
+        key_hash=token_hash(token),
+    )
+    return row, token
+
+
+def api_token_revoke(*, token: ApiToken) -> ApiToken:
+    """Stop a token from working, keeping it on record."""
+    if token.revoked_at is None:
+        token.revoked_at = timezone.now()
+        token.save(update_fields=["revoked_at"])
+    return token
+
+
+def api_token_used(*, token: ApiToken, now: datetime | None = None) -> None:
+    """Record that the token was used (at most once a minute)."""
+    now = now or timezone.now()
+    if token.last_used_at and now - token.last_used_at < LAST_USED_GRANULARITY:
+        return
+    ApiToken.objects.filter(pk=token.pk).update(last_used_at=now)
+    token.last_used_at = now
+
+
+@dataclass
+class IdempotencyClaim:
+    """What to do with a request carrying an Idempotency-Key."""
+
+    record: IdempotencyRecord | None  # set when this request is the first: finish it later
+    replay: IdempotencyRecord | None = None  # set when the first request finished
+    conflict: str = ""  # "mismatch" (422) or "running" (409)
+
+
+def idempotency_claim(*, user: Any, key: str, request_hash: str) -> IdempotencyClaim:
+    """Claim the key for this request, or say why not. Commits at once (outside any request
+    transaction) so a concurrent retry sees the claim."""
+    now = timezone.now()
+    for _ in range(2):
+        try:
+            with transaction.atomic():
+                record = IdempotencyRecord.objects.create(
+                    user=user, key=key, request_hash=request_hash, expires_at=now + IDEMPOTENCY_TTL
+                )
+            return IdempotencyClaim(record=record)
+        except IntegrityError:
+            existing = IdempotencyRecord.objects.filter(user=user, key=key).first()
+            if existing is None:
+                continue  # purged in between: try again
+            if existing.expires_at <= now:
+                IdempotencyRecord.objects.filter(pk=existing.pk, expires_at__lte=now).delete()
+                continue
+            if existing.request_hash != request_hash:
+                return IdempotencyClaim(record=None, conflict="mismatch")
+            if existing.response_status is None:
+                return IdempotencyClaim(record=None, conflict="running")
+            return IdempotencyClaim(record=None, replay=existing)
+    return IdempotencyClaim(record=None, conflict="running")
+
+
+def idempotency_finish(*, record: IdempotencyRecord, status: int, body: Any) -> None:
+    """Store the response the first request gave."""
+    record.response_status = status
+    record.response_body = body
+    record.save(update_fields=["response_status", "response_body"])
+
+
+def idempotency_release(*, record: IdempotencyRecord) -> None:
+    """Forget a claim whose request failed on the server, so the client may retry."""
+    IdempotencyRecord.objects.filter(pk=record.pk).delete()
+
+
+def idempotency_records_purge(*, now: datetime | None = None) -> int:
+    """Delete idempotency records older than 24 hours; returns how many."""
+    now = now or timezone.now()
+    deleted, _ = IdempotencyRecord.objects.filter(expires_at__lte=now).delete()
+    return deleted
+
+
+@transaction.atomic
+def webhook_deliveries_resend(*, deliveries: Iterable[WebhookDelivery]) -> int:
+    """Queue the messages of these delivery attempts to be sent again; returns how many."""
+    ids = {d.notification_id for d in deliveries}
+    count = Notification.objects.filter(pk__in=ids, channel=Notification.Channel.WEBHOOK).update(
+        status=Notification.Status.PENDING,
+        next_attempt_at=timezone.now(),
+        last_error="",
+        attempts=0,
+        sent_at=None,
+    )
+    if count:
+        transaction.on_commit(notifications_deliver_pending.delay)
+    return count
