@@ -68,6 +68,11 @@ else:
     DATABASES["default"]["CONN_MAX_AGE"] = env.int("CONN_MAX_AGE", default=60)
     DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
 
+# CACHES
+# API throttles and login lockouts count in the cache: give every process the same one in
+# production (CACHE_URL=redis://127.0.0.1:6379/1); the default is per process.
+CACHES = {"default": env.cache_url("CACHE_URL", default="locmemcache://")}
+
 # APPS
 INSTALLED_APPS = [
     "django.contrib.admin",

@@ -13,6 +13,7 @@ from django.utils.html import format_html_join
 from tickets.selectors import is_staff
 
 from .models import BusinessCalendar, Holiday, ScanRun, SLAPolicy, WorkingPeriod
+from .services import sla_calendar_changed, sla_policy_changed
 
 
 class StaffMayReadMixin:
@@ -101,6 +102,11 @@ class SLAPolicyAdmin(StaffMayReadMixin, admin.ModelAdmin):
     list_filter = ("kind", "requires_estimate")
 
     @admin.display(description="First response within")
+    def save_model(self, request, obj, form, change) -> None:
+        super().save_model(request, obj, form, change)
+        # Open tickets under this policy move to the new targets once the edit commits.
+        sla_policy_changed(policy=obj)
+
     def first_response(self, obj: SLAPolicy) -> str:
         return hours_text(obj.first_response_minutes)
 
@@ -133,6 +139,11 @@ class BusinessCalendarAdmin(StaffMayReadMixin, admin.ModelAdmin):
         return super().get_queryset(request).prefetch_related("periods")
 
     @admin.display(description="Working hours")
+    def save_related(self, request, form, formsets, change) -> None:
+        super().save_related(request, form, formsets, change)
+        # After the periods and holidays are saved: re-target the tickets counted in it.
+        sla_calendar_changed(calendar=form.instance)
+
     def working_week(self, obj: BusinessCalendar) -> str:
         return format_html_join(", ", "{}", ((str(p),) for p in obj.periods.all())) or "—"
 
