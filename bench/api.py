@@ -38,6 +38,7 @@ def tickets_insert(*, site_id: int, reporter_id: int, start: int, count: int) ->
             INSERT INTO tickets_ticket (
                 reference, site_id, reporter_id, kind, impact, status, title, description,
                 created_at, updated_at, sla_state, client_update_count, paused_seconds,
+                response_paused_seconds, update_cycle, update_paused_seconds,
                 escalation_level, response_due_at
             )
             SELECT
@@ -47,7 +48,8 @@ def tickets_insert(*, site_id: int, reporter_id: int, start: int, count: int) ->
                 (ARRAY['new','in_progress','waiting_on_client','resolved','closed'])[1 + i %% 5],
                 'Bench ticket ' || i, 'Description of bench ticket ' || i,
                 now() - (i || ' minutes')::interval, now(),
-                (ARRAY['on_track','at_risk','breached','met','paused'])[1 + i %% 5], 0, 0, 1,
+                (ARRAY['on_track','at_risk','breached','met','paused'])[1 + i %% 5], 0, 0,
+                0, 0, 0, 1,
                 now() + (i %% 600 || ' minutes')::interval
             FROM generate_series(%(start)s, %(stop)s) AS i
             """,

@@ -3,7 +3,7 @@ the staff dashboard and one site's monthly SLA report, with 10, 1,000 and 50,000
 
     DATABASE_URL=postgres://... python bench/backoffice.py [COUNT ...]
 
-Needs a migrated database; everything it creates is rolled back, so it leaves nothing behind.
+It works in a throwaway database (test_<name>) that it creates, migrates and drops.
 The query counts must be the same on every line; the time of the report grows with the rows
 the database aggregates, never with rows loaded into Python.
 """
@@ -27,6 +27,7 @@ from django.db import connection, transaction  # noqa: E402
 from django.test import Client  # noqa: E402
 from django.test.utils import CaptureQueriesContext  # noqa: E402
 
+from bench._throwaway import throwaway_database  # noqa: E402
 from tickets.models import ClientSite, Comment, Notification, Ticket  # noqa: E402
 
 FILED = datetime(2026, 10, 15, 12, 0, tzinfo=UTC)
@@ -122,4 +123,5 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    with throwaway_database():
+        main()
