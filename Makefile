@@ -27,7 +27,8 @@ run: venv .env  ## Migrate, seed the demo data, and start web, worker and beat (
 	$(BIN)/python manage.py collectstatic --noinput --verbosity 0
 	$(BIN)/python manage.py seed_demo
 	@echo "Starting web, worker and beat. Open http://127.0.0.1:8000/ with a login above; Ctrl-C stops all."
-	PATH="$(CURDIR)/$(BIN):$$PATH" exec $(BIN)/honcho start -f Procfile.dev
+	@# Ctrl-C ends honcho with 130: the way to stop the demo, not a failure.
+	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/honcho start -f Procfile.dev || [ $$? -eq 130 ]
 
 test: venv  ## Run the test suite (DATABASE_URL picks the database; SQLite by default)
 	$(BIN)/python -m pytest $(PYTEST_ARGS)

@@ -72,6 +72,9 @@ def sla_state_compute(ticket: Ticket, *, now: datetime) -> str:
         return SLAState.BREACHED
     if ticket.responded_at is not None:
         return SLAState.MET
+    if ticket.status not in RUNNING:
+        # Resolved or closed before any response: the clock stopped, nothing is owed.
+        return SLAState.PAUSED
     if ticket.response_warn_at is not None and now >= ticket.response_warn_at:
         return SLAState.AT_RISK
     return SLAState.ON_TRACK

@@ -345,14 +345,15 @@ def notification_status_html(obj: Notification) -> str:
 
 @admin.register(Ticket)
 class TicketAdmin(StaffWorkMixin, admin.ModelAdmin):
+    # The SLA badge first after the reference: it is what staff scan the queue for.
     list_display = (
         "reference",
+        "sla",
         "title",
         "site",
         "kind_short",
         "status",
         "assignee",
-        "sla",
         "created_at",
     )
     list_display_links = ("reference", "title")

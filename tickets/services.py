@@ -149,8 +149,14 @@ def _validate_upload(file: UploadedFile) -> str:
                 except UnicodeDecodeError:
                     content_type = "application/octet-stream"
     if content_type not in settings.ATTACHMENT_ALLOWED_TYPES:
+        what = (
+            "this kind of file is"
+            if content_type == "application/octet-stream"
+            else f"files of type {content_type} are"
+        )
         raise DomainError(
-            f"{name}: files of type {content_type} are not accepted.",
+            f"{name}: {what} not accepted. Attach PDF, images, text or log files, CSV, "
+            "ZIP, Word or Excel documents.",
             field="file",
             code="type_not_allowed",
         )
@@ -386,6 +392,12 @@ def ticket_status_change(*, ticket: Ticket, actor: Any, status: str, message: st
         allowed = TRANSITIONS.get(ticket.status, set())
     else:
         _require_member_can_write(user=actor, site=ticket.site)
+        if status not in set().union(*CLIENT_TRANSITIONS.values()):
+            raise NotAllowed(
+                "Site contacts may mark a ticket resolved or reopen it; Rx.Health staff "
+                "make the other changes.",
+                field="status",
+            )
         allowed = CLIENT_TRANSITIONS.get(ticket.status, set())
     if status not in allowed:
         raise Conflict(

@@ -23,6 +23,11 @@ def sla_phrase(*, state: str, due_at: datetime | None, now: datetime) -> str:
         return "paused"
     if due_at is None:
         return "met" if state == SLAState.MET else ""
+    if state == SLAState.MET:
+        # The first response is in; what remains due is the incident's next client update.
+        if due_at > now:
+            return f"next update due in {duration_short(due_at - now)}"
+        return f"update overdue {duration_short(now - due_at)}"
     if due_at > now:
         return f"breaches in {duration_short(due_at - now)}"
     return f"overdue {duration_short(now - due_at)}"

@@ -10,7 +10,7 @@ from django.shortcuts import render
 from django.utils import timezone
 
 from tickets.models import SLAState
-from tickets.selectors import tickets_visible_to
+from tickets.selectors import sites_visible_to, tickets_visible_to
 
 from .formatting import duration_short, sla_phrase
 from .forms import ReportForm, previous_month
@@ -60,7 +60,13 @@ def dashboard(request: HttpRequest) -> HttpResponse:
 
 @staff_member_required
 def sla_report(request: HttpRequest) -> HttpResponse:
-    data = request.GET if "site" in request.GET else None
+    data = request.GET
+    if "site" not in data:
+        # Without a choice, show last month's report for the first site straight away.
+        first = (
+            sites_visible_to(request.user).order_by("name").values_list("slug", flat=True).first()
+        )
+        data = {"site": first, "month": previous_month()} if first else None
     form = ReportForm(data, initial={"month": previous_month()})
     report = None
     context = {**admin.site.each_context(request), "title": "SLA compliance report", "form": form}

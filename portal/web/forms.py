@@ -14,10 +14,20 @@ MAX_FILES = 10
 class EmailLoginForm(AuthenticationForm):
     """Django's sign-in form, asking for the email address."""
 
+    # A text input, not type=email: Rx.Health staff sign in with their username here too,
+    # which a browser would refuse in an email field.
     username = forms.CharField(
         label="Email",
         max_length=254,
-        widget=forms.EmailInput(attrs={"autofocus": True, "autocomplete": "email"}),
+        widget=forms.TextInput(
+            attrs={
+                "autofocus": True,
+                "autocomplete": "username",
+                "inputmode": "email",
+                "autocapitalize": "none",
+                "spellcheck": "false",
+            }
+        ),
     )
     error_messages = {
         **AuthenticationForm.error_messages,

@@ -21,11 +21,10 @@ def site_sla_report(request: HttpRequest, slug: str) -> HttpResponse:
         raise Http404("No such site.") from exc
     if not is_staff(request.user) and membership_role(user=request.user, site=site) != Role.PM:
         raise PermissionDenied("Only the site's project managers see its SLA report.")
-    form = MonthForm(request.GET if "month" in request.GET else None)
+    # Without a month asked for, show last month's report straight away.
+    form = MonthForm(request.GET if "month" in request.GET else {"month": previous_month()})
     context = {"site": site, "form": form, "report": None}
-    if not form.is_bound:
-        form.initial["month"] = previous_month()
-    elif form.is_valid():
+    if form.is_valid():
         year, month = form.cleaned_data["month"]
         report = sla_report_get(
             tickets=tickets_visible_to(request.user), site=site, year=year, month=month

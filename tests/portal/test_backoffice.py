@@ -42,6 +42,14 @@ def test_sla_phrase_says_breaches_in_before_and_overdue_after_the_target():
     assert sla_phrase(state="paused", due_at=due, now=NOW) == "paused"
 
 
+def test_sla_phrase_after_the_first_response_speaks_of_the_next_client_update():
+    due = NOW + timedelta(minutes=59)
+    assert sla_phrase(state="met", due_at=due, now=NOW) == "next update due in 59 min"
+    assert sla_phrase(state="met", due_at=due, now=due + timedelta(minutes=3)) == (
+        "update overdue 3 min"
+    )
+
+
 # Dashboard
 
 pytestmark = pytest.mark.django_db
@@ -320,6 +328,15 @@ def test_site_pm_sees_the_report_of_their_own_site(client, october):
     assert "<svg" in response.content.decode()
     csv_response = client.get(url, {"month": "2026-10", "format": "csv"})
     assert csv_response["Content-Type"].startswith("text/csv")
+
+
+def test_report_pages_show_last_months_report_without_being_asked(client, staff_client, october):
+    with time_machine.travel(datetime(2026, 11, 20, 12, 0, tzinfo=UTC), tick=False):
+        staff = staff_client.get(reverse("backoffice:sla-report"))
+        client.force_login(_member(october, "pm"))
+        portal = client.get(reverse("site-sla-report", args=[october.slug]))
+    assert staff.context["report"].overall.total == 8
+    assert portal.context["report"].overall.total == 8
 
 
 def test_site_report_is_refused_to_other_roles_and_hidden_from_other_sites(client, october):

@@ -163,8 +163,21 @@ def test_resolved_tickets_stop_their_clocks_and_reopening_resumes_them(site, pm,
     ticket = file_ticket(actor=pm, site=site, kind="general", at=MONDAY)
     status(ticket, pm, MONDAY + H, Status.RESOLVED)
     assert fresh(ticket).sla_next_check_at is None
+    assert fresh(ticket).sla_state == SLAState.PAUSED  # not "on track": nothing is counting
     status(ticket, pm, MONDAY + 3 * H, Status.IN_PROGRESS)
     assert fresh(ticket).response_due_at == MONDAY + 10 * H
+
+
+def test_a_resolved_ticket_keeps_the_outcome_of_its_first_response(site, pm, agent):
+    answered = file_ticket(actor=pm, site=site, kind="general", at=MONDAY)
+    reply(answered, agent, MONDAY + H)
+    status(answered, agent, MONDAY + 2 * H, Status.RESOLVED)
+    assert fresh(answered).sla_state == SLAState.MET
+
+    missed = file_ticket(actor=pm, site=site, impact="high", at=MONDAY)
+    scan_at(MONDAY + 2 * H)
+    status(missed, agent, MONDAY + 3 * H, Status.CLOSED)
+    assert fresh(missed).sla_state == SLAState.BREACHED
 
 
 # Business hours policies

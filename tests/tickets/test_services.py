@@ -149,10 +149,12 @@ def test_status_changes_are_kept_with_before_and_after(pm, agent, site):
 
 def test_client_may_resolve_but_not_close_or_park(pm, site):
     ticket = file_incident(pm, site)
-    with pytest.raises(Conflict):
+    with pytest.raises(NotAllowed):
         services.ticket_status_change(ticket=ticket, actor=pm, status=Status.CLOSED)
-    with pytest.raises(Conflict):
+    with pytest.raises(NotAllowed):
         services.ticket_status_change(ticket=ticket, actor=pm, status=Status.WAITING_ON_CLIENT)
+    with pytest.raises(Conflict):  # a move the client may make, but not from here
+        services.ticket_status_change(ticket=ticket, actor=pm, status=Status.IN_PROGRESS)
     services.ticket_status_change(ticket=ticket, actor=pm, status=Status.RESOLVED)
     assert Ticket.objects.get(pk=ticket.pk).status == Status.RESOLVED
 
@@ -233,3 +235,12 @@ def test_a_failed_attachment_at_filing_files_nothing(pm, site):
     with pytest.raises(DomainError):
         file_incident(pm, site, files=[bad])
     assert Ticket.objects.count() == 0
+
+
+def test_an_unrecognised_file_is_refused_with_what_may_be_attached(pm, site):
+    ticket = file_incident(pm, site)
+    page = SimpleUploadedFile("notes.html", b"<html><script>alert(1)</script></html>")
+    with pytest.raises(DomainError) as error:
+        services.attachment_add(ticket=ticket, uploaded_by=pm, file=page)
+    assert error.value.message.startswith("notes.html: this kind of file is not accepted.")
+    assert "PDF" in error.value.message
