@@ -21,6 +21,7 @@ from sla.models import SLAPolicy
 from sla.selectors import policy_for
 from tickets.errors import Conflict
 from tickets.models import Notification, Status, Ticket, TicketEvent
+from tickets.outbox import notifications_enqueue_rows
 from tickets.services import ticket_history_record
 
 from .models import EscalationAcknowledgement, EscalationContact, EscalationRecord
@@ -83,19 +84,11 @@ class _Writes:
         if self.events:
             TicketEvent.objects.bulk_create(self.events)
         if self.notifications:
-            Notification.objects.bulk_create(self.notifications, ignore_conflicts=True)
-            transaction.on_commit(_delivery_kick)
+            notifications_enqueue_rows(rows=self.notifications)
         if self.reached:
             tickets_escalated.send(
                 sender=Ticket, escalations=[Escalation(*reached) for reached in self.reached]
             )
-
-
-def _delivery_kick() -> None:
-    # Imported late, as tickets.outbox does: the task module is the outbox's worker face.
-    from tickets.tasks import notifications_deliver_pending
-
-    notifications_deliver_pending.delay()
 
 
 def _duration(delta: timedelta) -> str:

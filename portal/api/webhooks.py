@@ -66,12 +66,6 @@ def webhook_event_enqueue(
             m=Max("sequence")
         )["m"]
         sequence = (last or 0) + 1
-    payload = {
-        "id": f"{ticket.reference}:{event}:{sequence}",
-        "event": event,
-        "occurred_at": timezone.now().isoformat(),
-        "data": {"ticket": _ticket_payload(ticket), **(data or {})},
-    }
     notifications_enqueue(
         ticket=ticket,
         event=event,
@@ -79,9 +73,20 @@ def webhook_event_enqueue(
         sequence=sequence,
         channel=CHANNEL,
         subject=event,
-        body_text=json.dumps(payload, separators=(",", ":"), sort_keys=True),
+        body_text=_body(ticket=ticket, event=event, sequence=sequence, data=data or {}),
     )
     return len(recipients)
+
+
+def _body(*, ticket: Ticket, event: str, sequence: int, data: dict, now=None) -> str:
+    """The signed JSON: `id` is stable per ticket, event and occurrence, for deduplication."""
+    payload = {
+        "id": f"{ticket.reference}:{event}:{sequence}",
+        "event": event,
+        "occurred_at": (now or timezone.now()).isoformat(),
+        "data": {"ticket": _ticket_payload(ticket), **data},
+    }
+    return json.dumps(payload, separators=(",", ":"), sort_keys=True)
 
 
 def _on_ticket_filed(sender, *, ticket, actor, **kwargs):
@@ -151,16 +156,7 @@ def webhook_events_enqueue_many(*, events: list[tuple[Ticket, str, int, dict]]) 
         ]
         if not recipients:
             continue
-        body = json.dumps(
-            {
-                "id": f"{ticket.reference}:{event}:{sequence}",
-                "event": event,
-                "occurred_at": now.isoformat(),
-                "data": {"ticket": _ticket_payload(ticket), **data},
-            },
-            separators=(",", ":"),
-            sort_keys=True,
-        )
+        body = _body(ticket=ticket, event=event, sequence=sequence, data=data, now=now)
         rows += [
             Notification(
                 ticket=ticket,
