@@ -298,6 +298,25 @@ def test_report_query_count_is_bounded_for_a_site_with_many_tickets(staff_client
         assert _count_queries(staff_client, url) == small
 
 
+@pytest.mark.postgres
+def test_report_for_a_site_with_50000_tickets_renders_in_one_request_with_bounded_queries(
+    staff_client,
+):
+    site = ClientSiteFactory()
+    url = reverse("backoffice:sla-report") + f"?site={site.slug}&month=2026-11"
+    with time_machine.travel(NOW, tick=False):
+        _bulk_tickets(5, site, "a")
+        small = _count_queries(staff_client, url)
+        for chunk in range(10):
+            _bulk_tickets(5000, site, f"b{chunk}")
+        assert Ticket.objects.filter(site=site).count() == 50_005
+        with CaptureQueriesContext(connection) as captured:
+            response = staff_client.get(url)
+    assert response.status_code == 200
+    assert response.context["report"].overall.total == 50_005
+    assert len(captured) == small
+
+
 def test_dashboard_counts_link_to_the_matching_tickets_in_the_queue(staff_client):
     high = TicketFactory(kind=Kind.INCIDENT, impact="high", sla_state=SLAState.AT_RISK)
     TicketFactory(kind=Kind.INCIDENT, impact="low", sla_state=SLAState.AT_RISK)
