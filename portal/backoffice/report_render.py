@@ -83,6 +83,13 @@ def report_csv(report: SLAReport, *, slug: str, month: str) -> HttpResponse:
                 report.automated_updates.get(value, 0),
             ]
         )
+    writer.writerow(
+        [
+            "client_updates",
+            "on_time_percent",
+            "" if report.updates_on_time_percent is None else report.updates_on_time_percent,
+        ]
+    )
     writer.writerow([])
     writer.writerow(["section", "highest_level", "tickets"])
     for level, count in report.escalations.items():

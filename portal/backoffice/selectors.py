@@ -178,6 +178,13 @@ class SLAReport:
     def automated_total(self) -> int:
         return sum(self.automated_updates.values())
 
+    @property
+    def updates_on_time_percent(self) -> float | None:
+        """Every update cycle of an incident ends either with a staff reply before the clock
+        ran out (on time) or with an automated update (staff missed it)."""
+        cycles = self.human_total + self.automated_total
+        return round(100 * self.human_total / cycles, 1) if cycles else None
+
 
 def month_bounds(*, year: int, month: int, tz: str) -> tuple[datetime, datetime]:
     """The month as aware datetimes in the site's time zone (midnight to midnight local)."""

@@ -252,8 +252,10 @@ def test_monthly_report_figures_match_the_hand_made_month(staff_client, october)
 
     assert report.human_updates == {"high": 2}
     assert report.automated_updates == {"high": 2, "medium": 1}
+    assert report.updates_on_time_percent == 40.0  # 2 staff replies of 5 update cycles
     assert report.escalations == {1: 6, 2: 1, 3: 1, 4: 0}
     text = response.content.decode()
+    assert "Updates on time:</strong> 40.0% (2 of 5 update cycles" in text
     assert "<svg" in text and "First responses" in text
 
 
@@ -268,6 +270,7 @@ def test_monthly_report_downloads_as_csv(staff_client, october):
     rows = list(csv.reader(io.StringIO(response.content.decode())))
     assert ["first_response", "All tickets", "8", "4", "3", "1", "57.1", "105.0", "420.0"] in rows
     assert ["client_updates", "High", "2", "2"] in rows
+    assert ["client_updates", "on_time_percent", "40.0"] in rows
     assert ["escalations", "3", "1"] in rows
 
 
