@@ -23,6 +23,7 @@ from datetime import datetime, timedelta
 from django.conf import settings
 from django.core.mail import EmailMultiAlternatives
 from django.db import transaction
+from django.db.models import QuerySet
 from django.utils import timezone
 
 from .models import Notification, Ticket
@@ -109,6 +110,22 @@ def notifications_enqueue_rows(*, rows: list[Notification]) -> None:
         row.next_attempt_at = row.next_attempt_at or now
     Notification.objects.bulk_create(rows, ignore_conflicts=True)
     transaction.on_commit(_delivery_kick)
+
+
+def notifications_requeue(*, notifications: QuerySet[Notification]) -> int:
+    """Put these rows back in the outbox with a fresh retry budget and kick delivery after
+    commit (staff's "send again"); returns how many. The last error stays visible until the
+    next attempt replaces it."""
+    count = notifications.update(
+        status=Notification.Status.PENDING,
+        attempts=0,
+        next_attempt_at=timezone.now(),
+        failed_at=None,
+        sent_at=None,
+    )
+    if count:
+        transaction.on_commit(_delivery_kick)
+    return count
 
 
 def _delivery_kick() -> None:

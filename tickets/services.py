@@ -29,6 +29,7 @@ from .models import (
     Ticket,
     TicketEvent,
 )
+from .outbox import notifications_requeue
 from .selectors import is_staff, membership_role
 
 User = get_user_model()
@@ -580,17 +581,9 @@ def membership_remove(*, site: ClientSite, user: Any, actor: Any) -> None:
 def notifications_resend(*, notification_ids: Iterable[int], actor: Any) -> int:
     """Put failed notifications back in the outbox with a fresh retry budget (staff only) and
     kick delivery after commit; returns how many were queued again."""
-    from .tasks import notifications_deliver_pending
-
     if not is_staff(actor):
         raise NotAllowed("Only Rx.Health staff resend notifications.")
     ids = [int(pk) for pk in notification_ids]
-    count = Notification.objects.filter(pk__in=ids, status=Notification.Status.FAILED).update(
-        status=Notification.Status.PENDING,
-        attempts=0,
-        next_attempt_at=timezone.now(),
-        failed_at=None,
+    return notifications_requeue(
+        notifications=Notification.objects.filter(pk__in=ids, status=Notification.Status.FAILED)
     )
-    if count:
-        transaction.on_commit(notifications_deliver_pending.delay)
-    return count

@@ -11,7 +11,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from tickets.models import Notification
-from tickets.tasks import notifications_deliver_pending
+from tickets.outbox import notifications_requeue
 
 from .models import ApiToken, IdempotencyRecord, WebhookDelivery
 
@@ -114,13 +114,6 @@ def idempotency_records_purge(*, now: datetime | None = None) -> int:
 def webhook_deliveries_resend(*, deliveries: Iterable[WebhookDelivery]) -> int:
     """Queue the messages of these delivery attempts to be sent again; returns how many."""
     ids = {d.notification_id for d in deliveries}
-    count = Notification.objects.filter(pk__in=ids, channel=Notification.Channel.WEBHOOK).update(
-        status=Notification.Status.PENDING,
-        next_attempt_at=timezone.now(),
-        last_error="",
-        attempts=0,
-        sent_at=None,
+    return notifications_requeue(
+        notifications=Notification.objects.filter(pk__in=ids, channel=Notification.Channel.WEBHOOK)
     )
-    if count:
-        transaction.on_commit(notifications_deliver_pending.delay)
-    return count
