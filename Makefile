@@ -3,8 +3,10 @@ PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
 UV_VERSION := 0.13.9
-# uv must not remove itself from the environment it manages, hence --inexact.
-UV_SYNC := $(BIN)/uv sync --frozen --inexact --quiet
+# uv must not remove itself from the environment it manages, hence --inexact; the environment
+# is byte-compiled at install because PYTHONDONTWRITEBYTECODE would otherwise make every
+# process recompile its dependencies on start.
+UV_SYNC := $(BIN)/uv sync --frozen --inexact --compile-bytecode --quiet
 
 .DEFAULT_GOAL := help
 .PHONY: help venv run test lint format bench migrate seed clean
