@@ -8,6 +8,8 @@ class EscalationConfig(AppConfig):
     def ready(self) -> None:
         from sla import scan, signals
         from tickets import signals as ticket_signals
+        from tickets.models import Notification
+        from tickets.outbox import renderer_register
 
         from . import handlers, services
 
@@ -24,3 +26,8 @@ class EscalationConfig(AppConfig):
             handlers.on_impact_or_status_changed, dispatch_uid="escalation.resume"
         )
         scan.step_register("escalations", services.escalation_step)
+        renderer_register(
+            Notification.Event.ESCALATED,
+            services.escalation_email_render,
+            item=services.escalation_email_item,
+        )

@@ -19,6 +19,7 @@ from django.utils import timezone
 from sla.clocks import deadline
 from sla.models import SLAPolicy
 from sla.selectors import policy_for
+from tickets.bulk import rows_update
 from tickets.errors import Conflict
 from tickets.models import Notification, Status, Ticket, TicketEvent
 from tickets.outbox import notifications_enqueue_rows
@@ -42,7 +43,6 @@ from .signals import Escalation, tickets_escalated
 # Tickets claimed per transaction by the scan step; the step loops until none are due.
 STEP_BATCH_SIZE = 200
 ESCALATION_COLUMNS = ["escalation_level", "escalated_at", "escalation_next_at"]
-_ACK_PLACEHOLDER = "__ESCALATION_ACK_URL__"
 
 
 @dataclass
@@ -53,6 +53,7 @@ class _Ladder:
     policies: dict[tuple[str, str], SLAPolicy]
     contacts: list[EscalationContact]
     names: dict[int, str]
+    admin_url: str
 
     @classmethod
     def load(cls, *, site_ids: set[int]) -> "_Ladder":
@@ -61,6 +62,7 @@ class _Ladder:
             policies=policies_by_kind(),
             contacts=contacts_for_sites(site_ids=site_ids),
             names=level_names(),
+            admin_url=_admin_url_pattern(),
         )
 
     def max_level(self, ticket: Ticket) -> int:
@@ -105,16 +107,18 @@ def _duration(delta: timedelta) -> str:
     return " ".join(parts)
 
 
-def _admin_url(ticket: Ticket) -> str:
+def _admin_url_pattern() -> str:
+    """The admin change page's URL with `{pk}` in place of the ticket's id (reversed once)."""
     try:
-        path = reverse("admin:tickets_ticket_change", args=[ticket.pk])
+        path = reverse("admin:tickets_ticket_change", args=[0])
+        path = path.replace("/0/", "/{pk}/")
     except NoReverseMatch:  # the ticket admin is registered by another part of the project
-        path = f"{reverse('admin:index')}tickets/ticket/{ticket.pk}/change/"
+        path = f"{reverse('admin:index')}tickets/ticket/{{pk}}/change/"
     return f"{settings.PORTAL_BASE_URL}{path}"
 
 
-def _ack_url(*, ticket: Ticket, level: int, email: str) -> str:
-    token = ack_token_make(ticket_id=ticket.pk, level=level, email=email)
+def _ack_url(*, ticket_id: int, level: int, email: str) -> str:
+    token = ack_token_make(ticket_id=ticket_id, level=level, email=email)
     return f"{settings.PORTAL_BASE_URL}{reverse('escalation-ack', args=[token])}"
 
 
@@ -127,47 +131,73 @@ def _notifications(
     ladder: _Ladder,
     requested_by: Any = None,
 ) -> list[Notification]:
-    """One email per recipient; the bodies differ only by the personal acknowledgement link,
-    so they are rendered once per ticket and level."""
+    """One email per recipient, from one context per ticket and level; delivery renders it
+    (`escalation_email_render`) with each contact's own acknowledgement link."""
     if not recipients:
         return []
     late_by = when - ticket.response_due_at if ticket.response_due_at else timedelta(0)
+    admin_url = ladder.admin_url.format(pk=ticket.pk)
     context = {
-        "ticket": ticket,
+        "reference": ticket.reference,
+        "title": " ".join(ticket.title.split()),
+        "site": ticket.site.name,
+        "kind": ticket.get_kind_display(),
+        "impact": ticket.get_impact_display() if ticket.impact else "",
+        "status": ticket.get_status_display(),
         "level": level,
         "level_name": ladder.names.get(level, ""),
         "groups": [ladder.names[n] for n in sorted(ladder.names) if 1 < n <= level],
         "late_by": _duration(late_by),
-        "due_at": ticket.response_due_at,
-        "when": when,
+        "due_at": f"{ticket.response_due_at:%Y-%m-%d %H:%M}" if ticket.response_due_at else "",
+        "when": f"{when:%Y-%m-%d %H:%M}",
         "support_phone": settings.SUPPORT_PHONE,
-        "admin_url": _admin_url(ticket),
-        "ack_url": _ACK_PLACEHOLDER,
+        "admin_url": admin_url,
+        "link": admin_url,
         "ack_hours": settings.ESCALATION_ACK_MAX_AGE_HOURS,
         "requested_by": (
             (requested_by.get_full_name() or requested_by.get_username()) if requested_by else ""
         ),
     }
+    return [
+        Notification(
+            ticket=ticket,
+            event=Notification.Event.ESCALATED,
+            sequence=level,
+            channel=Notification.Channel.EMAIL,
+            recipient=contact.email,
+            context=context,
+        )
+        for contact in recipients
+    ]
+
+
+def escalation_email_render(notification: Notification) -> tuple[str, str, str]:
+    """(subject, text, HTML) of an escalation row, with the contact's acknowledgement link."""
+    context = dict(
+        notification.context,
+        ack_url=_ack_url(
+            ticket_id=notification.ticket_id,
+            level=notification.sequence,
+            email=notification.recipient,
+        ),
+    )
     subject = " ".join(render_to_string("emails/escalation_subject.txt", context).split())[:300]
     body_text = render_to_string("emails/escalation.txt", context)
     body_html = render_to_string("emails/escalation.html", context)
-    rows = []
-    for contact in recipients:
-        ack = _ack_url(ticket=ticket, level=level, email=contact.email)
-        rows.append(
-            Notification(
-                ticket=ticket,
-                event=Notification.Event.ESCALATED,
-                sequence=level,
-                channel=Notification.Channel.EMAIL,
-                recipient=contact.email,
-                subject=subject,
-                body_text=body_text.replace(_ACK_PLACEHOLDER, ack),
-                body_html=body_html.replace(_ACK_PLACEHOLDER, ack),
-                next_attempt_at=timezone.now(),
-            )
-        )
-    return rows
+    return subject, body_text, body_html
+
+
+def escalation_email_item(notification: Notification) -> dict[str, str]:
+    """An escalation's line in a grouped message: its level and acknowledgement link."""
+    context = notification.context
+    return {
+        "what": f"Escalation level {context.get('level')} ({context.get('level_name', '')})",
+        "ack_url": _ack_url(
+            ticket_id=notification.ticket_id,
+            level=notification.sequence,
+            email=notification.recipient,
+        ),
+    }
 
 
 def _reach(
@@ -274,7 +304,7 @@ def escalation_start(*, tickets: list[Ticket]) -> list[Ticket]:
             )
         else:
             ticket.escalation_next_at = None
-    Ticket.objects.bulk_update(tickets, ESCALATION_COLUMNS)
+    rows_update(objs=tickets, fields=ESCALATION_COLUMNS)
     writes.save()
     return tickets
 
@@ -364,7 +394,7 @@ def _step_batch(*, now: datetime, limit: int) -> tuple[int, int]:
             ticket.escalation_next_at = _next_window(
                 ticket=ticket, ladder=ladder, scheduled=scheduled, now=now
             )
-    Ticket.objects.bulk_update(tickets, ESCALATION_COLUMNS)
+    rows_update(objs=tickets, fields=ESCALATION_COLUMNS)
     writes.save()
     return len(writes.reached), len(tickets)
 

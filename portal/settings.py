@@ -232,6 +232,12 @@ TEMPLATES[0]["OPTIONS"]["context_processors"].append("portal.web.context.nav")
 NOTIFICATION_MAX_ATTEMPTS = env.int("NOTIFICATION_MAX_ATTEMPTS", default=5)
 NOTIFICATION_RETRY_BASE_SECONDS = env.int("NOTIFICATION_RETRY_BASE_SECONDS", default=60)
 NOTIFICATION_RETRY_MAX_DELAY_SECONDS = env.int("NOTIFICATION_RETRY_MAX_DELAY_SECONDS", default=3600)
+# A delivery pass claims up to BATCH_SIZE due rows for LEASE_SECONDS (it stops sending before
+# the lease runs out; rows of a pass that died are claimed again after it); one message lists
+# at most GROUP_MAX tickets for one recipient.
+NOTIFICATION_BATCH_SIZE = env.int("NOTIFICATION_BATCH_SIZE", default=200)
+NOTIFICATION_LEASE_SECONDS = env.int("NOTIFICATION_LEASE_SECONDS", default=300)
+NOTIFICATION_GROUP_MAX = env.int("NOTIFICATION_GROUP_MAX", default=200)
 # How many due tickets one scan transaction claims at a time.
 SLA_SCAN_BATCH_SIZE = env.int("SLA_SCAN_BATCH_SIZE", default=500)
 

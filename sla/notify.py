@@ -13,7 +13,7 @@ from django.conf import settings
 from django.template.loader import render_to_string
 
 from tickets.models import Notification, Ticket
-from tickets.outbox import notifications_enqueue
+from tickets.outbox import notifications_enqueue, renderer_register
 from tickets.selectors import site_contact_emails
 
 from .models import SLAPolicy
@@ -134,7 +134,8 @@ def notify(
     recipients = unique_emails(recipients)
     if not recipients:
         return
-    subject, text, html = email_render(event, email_context(ticket, policy=policy, **extra))
+    context = email_context(ticket, policy=policy, **extra)
+    subject, text, html = email_render(event, context)
     notifications_enqueue(
         ticket=ticket,
         event=event,
@@ -142,6 +143,7 @@ def notify(
         subject=subject,
         body_text=text,
         body_html=html,
+        context=context,
         sequence=sequence,
         channel=Notification.Channel.EMAIL,
     )
@@ -156,8 +158,10 @@ def notification_rows(
     policy: SLAPolicy | None = None,
     **extra: Any,
 ) -> list[Notification]:
-    """Unsaved outbox rows for one event, for callers that write many at once (the scan)."""
-    subject, text, html = email_render(event, email_context(ticket, policy=policy, **extra))
+    """Unsaved outbox rows for one event, for callers that write many at once (the scan).
+    They carry the email's context, built once per ticket and event; delivery renders it
+    (`email_render_row`) and stores what was sent."""
+    context = email_context(ticket, policy=policy, **extra)
     return [
         Notification(
             ticket=ticket,
@@ -165,9 +169,17 @@ def notification_rows(
             sequence=sequence,
             channel=Notification.Channel.EMAIL,
             recipient=recipient,
-            subject=subject,
-            body_text=text,
-            body_html=html,
+            context=context,
         )
         for recipient in unique_emails(recipients)
     ]
+
+
+def email_render_row(notification: Notification) -> tuple[str, str, str]:
+    """Render an outbox row written with a context only (the delivery's renderer)."""
+    return email_render(notification.event, notification.context)
+
+
+def renderers_register() -> None:
+    for event in SUBJECTS:
+        renderer_register(event, email_render_row)

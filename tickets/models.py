@@ -326,6 +326,7 @@ class Notification(models.Model):
 
     class Status(models.TextChoices):
         PENDING = "pending", "Pending"
+        SENDING = "sending", "Sending"
         SENT = "sent", "Sent"
         FAILED = "failed", "Failed"
 
@@ -338,6 +339,17 @@ class Notification(models.Model):
     subject = models.CharField(max_length=300, blank=True)
     body_text = models.TextField(blank=True)
     body_html = models.TextField(blank=True)
+    # What the email says, for rows rendered when they are delivered (the scan's): the
+    # rendered subject and bodies are stored above once the message went out.
+    context = models.JSONField(default=dict, blank=True)
+    grouped_with = models.ForeignKey(
+        "self",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        help_text="The row whose message listed this one among others, when it was grouped.",
+    )
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.PENDING)
     attempts = models.PositiveSmallIntegerField(default=0)
     last_error = models.TextField(blank=True)
@@ -348,6 +360,10 @@ class Notification(models.Model):
     failed_at = models.DateTimeField(
         null=True, blank=True, help_text="When the last retry failed and delivery was given up."
     )
+    # A delivery pass claims the row (status `sending`) until the lease expires; a pass that
+    # died mid-send leaves it to be claimed again after that.
+    lease_expires_at = models.DateTimeField(null=True, blank=True)
+    lease_token = models.CharField(max_length=32, blank=True)
 
     class Meta:
         ordering = ["-created_at", "-id"]
@@ -362,6 +378,16 @@ class Notification(models.Model):
                 fields=["next_attempt_at"],
                 name="notification_pending",
                 condition=Q(status="pending"),
+            ),
+            models.Index(
+                fields=["recipient", "next_attempt_at"],
+                name="notification_pending_recipient",
+                condition=Q(status="pending"),
+            ),
+            models.Index(
+                fields=["lease_expires_at"],
+                name="notification_leased",
+                condition=Q(status="sending"),
             ),
             models.Index(fields=["ticket", "created_at"], name="notification_ticket"),
             models.Index(fields=["status", "created_at"], name="notification_status"),

@@ -1,13 +1,13 @@
 """The notification outbox: write rows in the caller's transaction, deliver them after commit.
 
 A row is one message to one recipient on one channel. Senders are registered per channel
-(email here; the API registers `webhook`), so one delivery loop serves every channel with the
-same guarantees:
+(email is built in; the API registers `webhook`), so one delivery loop (tickets/delivery.py)
+serves every channel with the same guarantees:
 
 - a row is written in the transaction of the change that caused it, with a unique key
   (ticket, event, sequence, channel, recipient): writing it twice writes it once;
-- delivery claims the row with a row lock (`skip_locked`) and re-checks it is still pending,
-  so two workers never send the same row;
+- delivery claims rows with a lease in a short transaction and sends outside it, so two
+  workers never send the same row and a slow relay holds no lock;
 - a failed attempt is recorded (attempts, last_error, last_attempt_at) and retried after an
   exponential backoff (NOTIFICATION_RETRY_BASE_SECONDS, doubled each time, capped at
   NOTIFICATION_RETRY_MAX_DELAY_SECONDS); after NOTIFICATION_MAX_ATTEMPTS the row is marked
@@ -17,48 +17,38 @@ same guarantees:
 """
 
 import logging
-from collections.abc import Callable, Iterable
-from datetime import datetime, timedelta
+from collections.abc import Iterable
+from datetime import datetime
 
-from django.conf import settings
-from django.core.mail import EmailMultiAlternatives
 from django.db import transaction
-from django.db.models import QuerySet
+from django.db.models import Case, F, Q, QuerySet, Value, When
 from django.utils import timezone
 
+from .delivery import (
+    DeliveryCounts,
+    notifications_deliver,
+    renderer_register,
+    retry_delay,
+    sender_for,
+    sender_register,
+)
 from .models import Notification, Ticket
 
+__all__ = [
+    "DeliveryCounts",
+    "notification_deliver",
+    "notifications_deliver",
+    "notifications_deliver_due",
+    "notifications_enqueue",
+    "notifications_enqueue_rows",
+    "notifications_requeue",
+    "renderer_register",
+    "retry_delay",
+    "sender_for",
+    "sender_register",
+]
+
 logger = logging.getLogger(__name__)
-
-Sender = Callable[[Notification], None]
-_SENDERS: dict[str, Sender] = {}
-
-
-def sender_register(channel: str, sender: Sender) -> None:
-    """Make `sender(notification)` deliver rows of this channel; it raises on failure."""
-    _SENDERS[channel] = sender
-
-
-def sender_for(channel: str) -> Sender:
-    try:
-        return _SENDERS[channel]
-    except KeyError:
-        raise LookupError(f"No sender is registered for the {channel!r} channel.") from None
-
-
-def email_send(notification: Notification) -> None:
-    message = EmailMultiAlternatives(
-        subject=notification.subject,
-        body=notification.body_text,
-        from_email=settings.DEFAULT_FROM_EMAIL,
-        to=[notification.recipient],
-    )
-    if notification.body_html:
-        message.attach_alternative(notification.body_html, "text/html")
-    message.send(fail_silently=False)
-
-
-sender_register(Notification.Channel.EMAIL, email_send)
 
 
 def notifications_enqueue(
@@ -69,6 +59,7 @@ def notifications_enqueue(
     subject: str = "",
     body_text: str = "",
     body_html: str = "",
+    context: dict | None = None,
     sequence: int = 0,
     channel: str = Notification.Channel.EMAIL,
 ) -> None:
@@ -90,6 +81,7 @@ def notifications_enqueue(
                 subject=subject,
                 body_text=body_text,
                 body_html=body_html,
+                context=context or {},
                 next_attempt_at=now,
             )
             for recipient in unique
@@ -115,13 +107,26 @@ def notifications_enqueue_rows(*, rows: list[Notification]) -> None:
 def notifications_requeue(*, notifications: QuerySet[Notification]) -> int:
     """Put these rows back in the outbox with a fresh retry budget and kick delivery after
     commit (staff's "send again"); returns how many. The last error stays visible until the
-    next attempt replaces it."""
+    next attempt replaces it. A row that went out in a grouped message is rendered again, on
+    its own or in the next group."""
+    grouped = Q(grouped_with__isnull=False)
+
+    def cleared(name: str) -> Case:
+        field = Notification._meta.get_field(name)
+        return Case(When(grouped, then=Value("")), default=F(name), output_field=field)
+
     count = notifications.update(
+        subject=cleared("subject"),
+        body_text=cleared("body_text"),
+        body_html=cleared("body_html"),
         status=Notification.Status.PENDING,
         attempts=0,
         next_attempt_at=timezone.now(),
         failed_at=None,
         sent_at=None,
+        lease_expires_at=None,
+        lease_token="",
+        grouped_with=None,
     )
     if count:
         transaction.on_commit(_delivery_kick)
@@ -134,101 +139,11 @@ def _delivery_kick() -> None:
     notifications_deliver_pending.delay()
 
 
-def retry_delay(attempts: int) -> timedelta:
-    """How long to wait after the `attempts`-th failed attempt: base, 2x base, 4x base..."""
-    base = settings.NOTIFICATION_RETRY_BASE_SECONDS
-    delay = base * (2 ** max(attempts - 1, 0))
-    return timedelta(seconds=min(delay, settings.NOTIFICATION_RETRY_MAX_DELAY_SECONDS))
-
-
 def notification_deliver(notification_id: int, *, now: datetime | None = None) -> bool:
-    """Attempt one pending row whose time has come; True when it went out now.
-
-    The row stays locked while its sender runs, so a second worker skips it; a failure is
-    recorded and the row rescheduled with backoff, or marked failed after the last attempt.
-    """
-    with transaction.atomic():
-        now = now or timezone.now()
-        notification = (
-            Notification.objects.select_for_update(skip_locked=True)
-            .filter(
-                pk=notification_id,
-                status=Notification.Status.PENDING,
-                next_attempt_at__lte=now,
-            )
-            .first()
-        )
-        if notification is None:
-            return False
-        notification.attempts += 1
-        notification.last_attempt_at = now
-        try:
-            sender_for(notification.channel)(notification)
-        except Exception as exc:  # any sender failure is recorded, never lost
-            notification.last_error = f"{type(exc).__name__}: {exc}"[:2000]
-            if notification.attempts >= settings.NOTIFICATION_MAX_ATTEMPTS:
-                notification.status = Notification.Status.FAILED
-                notification.failed_at = now
-                notification.next_attempt_at = None
-                logger.error(
-                    "Notification %s to %s failed for good after %s attempts: %s",
-                    notification.pk,
-                    notification.recipient,
-                    notification.attempts,
-                    notification.last_error,
-                )
-            else:
-                notification.next_attempt_at = now + retry_delay(notification.attempts)
-                logger.warning(
-                    "Notification %s attempt %s failed (%s); retrying at %s",
-                    notification.pk,
-                    notification.attempts,
-                    notification.last_error,
-                    notification.next_attempt_at.isoformat(),
-                )
-                _retry_schedule(notification.pk, notification.next_attempt_at - now)
-            notification.save(
-                update_fields=[
-                    "attempts",
-                    "last_attempt_at",
-                    "last_error",
-                    "status",
-                    "failed_at",
-                    "next_attempt_at",
-                ]
-            )
-            return False
-        notification.status = Notification.Status.SENT
-        notification.sent_at = now
-        notification.next_attempt_at = None
-        notification.save(
-            update_fields=["attempts", "last_attempt_at", "status", "sent_at", "next_attempt_at"]
-        )
-        return True
+    """Attempt one pending row whose time has come; True when it went out now."""
+    return notifications_deliver(now=now, only=notification_id).sent == 1
 
 
-def _retry_schedule(notification_id: int, delay: timedelta) -> None:
-    """Ask a worker to try again after the backoff. If that message is lost, the sweep that
-    every scan runs picks the row up once it is due."""
-
-    def kick() -> None:
-        from django.conf import settings as live
-
-        if live.CELERY_TASK_ALWAYS_EAGER:
-            return  # eager mode would run it at once, before it is due; the sweep retries
-        from .tasks import notification_send
-
-        notification_send.apply_async((notification_id,), countdown=delay.total_seconds())
-
-    transaction.on_commit(kick)
-
-
-def notifications_deliver_due(*, limit: int = 500, now: datetime | None = None) -> int:
-    """Deliver pending rows whose time has come (the sweep); returns how many went out."""
-    now = now or timezone.now()
-    ids = list(
-        Notification.objects.filter(status=Notification.Status.PENDING, next_attempt_at__lte=now)
-        .order_by("next_attempt_at", "id")
-        .values_list("pk", flat=True)[:limit]
-    )
-    return sum(notification_deliver(pk, now=now) for pk in ids)
+def notifications_deliver_due(*, now: datetime | None = None) -> int:
+    """Deliver every pending row whose time has come (the sweep); returns how many went out."""
+    return notifications_deliver(now=now).sent

@@ -5,8 +5,9 @@ from .outbox import notification_deliver, notifications_deliver_due
 
 @shared_task(name="tickets.tasks.notifications_deliver_pending", ignore_result=True)
 def notifications_deliver_pending() -> int:
-    """Deliver every outbox row that is due. Safe to run many times at once: rows are
-    claimed with row locks."""
+    """Deliver every outbox row that is due, until none is left. Safe to run many times at
+    once: rows are claimed with a lease, and a pass with a full batch asks one more worker to
+    join."""
     return notifications_deliver_due()
 
 

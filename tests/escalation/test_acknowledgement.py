@@ -10,6 +10,7 @@ from django.core import signing
 from escalation.models import EscalationAcknowledgement
 from escalation.selectors import ACK_SALT
 from tickets.models import Notification, Ticket
+from tickets.outbox import notifications_deliver_due
 
 from .conftest import T0, breach, overdue_ticket
 from .factories import EscalationContactFactory
@@ -26,6 +27,7 @@ def escalated(site):
     ticket = overdue_ticket(impact="high", site=site)
     with time_machine.travel(BREACH, tick=False):
         breach(ticket)
+        notifications_deliver_due()
     row = Notification.objects.get(ticket=ticket, recipient=contact.email)
     path = re.search(r"https://support\.rxhealth\.example(/escalation/ack/[^/\s]+/)", row.body_text)
     return ticket, contact, path.group(1)

@@ -12,6 +12,7 @@ from escalation.services import escalation_request
 from tests.tickets.factories import ClientSiteFactory, MembershipFactory, StaffFactory
 from tickets.errors import Conflict, DomainError, NotAllowed
 from tickets.models import Kind, Notification, Role, Status, TicketEvent
+from tickets.outbox import notifications_deliver_due
 
 from .conftest import T0, breach, overdue_ticket
 from .factories import EscalationContactFactory
@@ -32,6 +33,7 @@ def test_pm_escalates_an_overdue_ticket_one_level_and_it_is_recorded_with_who_as
     ticket = overdue_ticket(impact="high", site=site)
     with time_machine.travel(AFTER_DUE, tick=False):
         ticket = escalation_request(ticket=ticket, actor=pm)
+        notifications_deliver_due()
     assert ticket.escalation_level == 2
     assert ticket.escalated_at == AFTER_DUE
     record = EscalationRecord.objects.get(ticket=ticket)

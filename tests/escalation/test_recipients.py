@@ -101,6 +101,7 @@ def test_escalation_email_says_what_is_late_by_how_long_and_never_the_descriptio
     )
     with time_machine.travel(T0 + HOUR + timedelta(minutes=2), tick=False):
         breach(ticket, at=T0 + HOUR)
+        notifications_deliver_due()
     with time_machine.travel(T0 + 2 * HOUR, tick=False):
         sla_scan_run(now=T0 + 2 * HOUR)
         notifications_deliver_due()

@@ -5,6 +5,7 @@ import time_machine
 from sla.scan import sla_scan_run
 from tickets import services
 from tickets.models import Ticket
+from tickets.outbox import notifications_deliver_due
 
 
 def file_ticket(*, actor, site, kind="incident", impact="high", at=None, **fields):
@@ -20,8 +21,11 @@ def file_ticket(*, actor, site, kind="incident", impact="high", at=None, **field
 
 
 def scan_at(when: datetime.datetime) -> dict[str, int]:
+    """One pass as the periodic task does it: the scan, then delivery of what is due."""
     with time_machine.travel(when, tick=False):
-        return sla_scan_run(now=when)
+        counts = sla_scan_run(now=when)
+        notifications_deliver_due(now=when)
+        return counts
 
 
 def at(when: datetime.datetime, fn, **kwargs):

@@ -26,10 +26,18 @@ def test_run_sla_scan_does_one_pass_delivers_what_is_pending_and_prints_counts(s
     assert "breaches: 1" in printed
     assert "client_updates: 1" in printed
     # receipt, staff alert, breach warning, two client updates
-    assert "notifications_delivered: 5" in printed
+    assert "notifications_sent: 5" in printed
+    assert "notifications_failed: 0" in printed
+    assert "notifications_left_for_retry: 0" in printed
     assert fresh(ticket).client_update_count == 1
     assert not Notification.objects.filter(status="pending").exists()
-    assert len(mail.outbox) == 5
+    # The staff queue hears of the new ticket and of its breach in one message.
+    assert sorted(m.to[0] for m in mail.outbox) == [
+        "it@stmarys.example",
+        "pm@stmarys.example",
+        "pm@stmarys.example",
+        "queue@rxhealth.example",
+    ]
 
 
 @pytest.mark.django_db(transaction=True)

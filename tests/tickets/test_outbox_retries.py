@@ -94,7 +94,7 @@ def test_an_always_failing_backend_marks_the_row_failed_after_the_last_retry(set
 @pytest.fixture
 def senders():
     """Restore the registered senders after a test replaces one."""
-    from tickets import outbox
+    from tickets import delivery as outbox
 
     saved = dict(outbox._SENDERS)
     yield

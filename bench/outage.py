@@ -1,0 +1,347 @@
+"""Benchmark: the outage day. Thousands of tickets breach their first response at once.
+
+For each size (10,000 open tickets of which 5,301 are past their first-response target, and
+100,000 open of which 52,089 are), seeds a throw-away PostgreSQL database with mixed kinds
+across 20 sites, 60% assigned, escalation contacts at levels 2-4 (a project-team contact at
+60% of the sites), then, each on a fresh copy of the seeded database:
+
+- the scan pass alone (breach, escalate, outbox rows), with its SQL queries and peak memory;
+- the scan plus every resulting email handed to a mail backend, in one process (Django's
+  dummy backend: rendering included, nothing kept in memory);
+- delivery of the scan's burst by 1 and by 2 Celery workers on the broker of
+  CELERY_BROKER_URL (Redis), until nothing is pending, in emails per second.
+
+    DATABASE_URL=postgres://postgres@127.0.0.1:5432/portal \\
+    CELERY_BROKER_URL=redis://127.0.0.1:6379/0 python bench/outage.py
+
+BENCH_SIZES=10000 runs one size only. The last line is
+`outage_10k_scan_s=… outage_10k_e2e_s=… outage_100k_scan_s=… outage_100k_e2e_s=…
+drain_2w_over_1w=…`; the bars are 0.6 s, 6 s, 8 s, 60 s (by two workers) and 1.6.
+"""
+
+import json
+import os
+import random
+import resource
+import subprocess
+import sys
+import time
+from datetime import timedelta
+from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "portal.settings")
+os.environ.setdefault("SECRET_KEY", "bench-only-secret-key-" + "x" * 40)
+os.environ["CELERY_TASK_ALWAYS_EAGER"] = "false"
+BROKER_URL = os.environ.get("CELERY_BROKER_URL", "redis://127.0.0.1:6379/0")
+DATABASE_URL = os.environ.get("DATABASE_URL", "")
+CHILD = len(sys.argv) > 1
+if CHILD:
+    # A measuring child: post-commit kicks go to an in-memory broker; the mail backend keeps
+    # nothing.
+    os.environ["CELERY_BROKER_URL"] = "memory://"
+    os.environ["EMAIL_URL"] = "dummymail://"
+
+import django  # noqa: E402
+
+django.setup()
+
+from django.conf import settings  # noqa: E402
+from django.db import connection  # noqa: E402
+from django.utils import timezone  # noqa: E402
+
+SITES = 20
+AGENTS = 20
+CHUNK = 5000
+MIXES = [("general", ""), ("task", ""), ("change", ""), ("incident", "high"),
+         ("incident", "medium"), ("incident", "low")]  # fmt: skip
+SIZES = {10_000: 5_301, 100_000: 52_089}
+
+
+def database_url(name: str) -> str:
+    parts = urlsplit(DATABASE_URL)
+    return urlunsplit(parts._replace(path=f"/{name}"))
+
+
+def use(name: str) -> None:
+    connection.close()
+    connection.settings_dict["NAME"] = name
+    connection.ensure_connection()
+
+
+def sql(statement: str) -> None:
+    with connection.cursor() as cursor:
+        cursor.execute(statement)
+
+
+def clone(*, source: str, target: str) -> None:
+    use("postgres")
+    sql(f'DROP DATABASE IF EXISTS "{target}"')
+    sql(f'CREATE DATABASE "{target}" TEMPLATE "{source}"')
+    connection.close()
+
+
+def drop(name: str) -> None:
+    use("postgres")
+    sql(f'DROP DATABASE IF EXISTS "{name}"')
+    connection.close()
+
+
+def seed(*, name: str, open_count: int, due: int) -> None:
+    """A migrated database with the outage's shape."""
+    from django.contrib.auth import get_user_model
+    from django.core.management import call_command
+
+    from escalation.models import EscalationContact, EscalationLevel
+    from tickets.models import ClientSite, SiteMembership, Ticket
+
+    drop(name)
+    use("postgres")
+    sql(f'CREATE DATABASE "{name}"')
+    use(name)
+    call_command("migrate", verbosity=0, interactive=False)
+    user = get_user_model()
+    sites = [
+        ClientSite.objects.create(name=f"Hospital {i}", slug=f"hospital-{i}") for i in range(SITES)
+    ]
+    reporters = []
+    for site in sites:
+        pm = user.objects.create(username=f"pm-{site.slug}", email=f"pm@{site.slug}.example")
+        it = user.objects.create(username=f"it-{site.slug}", email=f"it@{site.slug}.example")
+        SiteMembership.objects.create(user=pm, site=site, role="pm")
+        SiteMembership.objects.create(user=it, site=site, role="it")
+        reporters.append(pm)
+    agents = [
+        user.objects.create(username=f"agent-{i}", email=f"agent{i}@rx.example", is_staff=True)
+        for i in range(AGENTS)
+    ]
+    levels = {level.number: level for level in EscalationLevel.objects.all()}
+    contacts = [
+        EscalationContact(
+            name=f"Project team {site.slug}",
+            role="Project team",
+            email=f"team@{site.slug}.example",
+            level=levels[2],
+            site=site,
+        )
+        for index, site in enumerate(sites)
+        if index % 5 < 3  # 60% of the sites have a project-team contact
+    ]
+    contacts += [
+        EscalationContact(name="Project director", role="Director", email="pd@rx.example",
+                          level=levels[3]),
+        EscalationContact(name="Tech services", role="Director", email="tsd@rx.example",
+                          level=levels[3]),
+        EscalationContact(name="Executive team", role="Executives", email="exec@rx.example",
+                          level=levels[4]),
+    ]  # fmt: skip
+    EscalationContact.objects.bulk_create(contacts)
+    now = timezone.now()
+    rng = random.Random(open_count)
+    due_indices = set(rng.sample(range(open_count), due))
+    for offset in range(0, open_count, CHUNK):
+        rows = []
+        for i in range(offset, min(offset + CHUNK, open_count)):
+            kind, impact = MIXES[i % len(MIXES)]
+            site_index = i % SITES
+            is_due = i in due_indices
+            if is_due:
+                due_at = now - timedelta(minutes=rng.randint(1, 50))
+            else:
+                due_at = now + timedelta(minutes=rng.randint(60 * 6, 60 * 24 * 30))
+            rows.append(
+                Ticket(
+                    reference=f"O-{i}",
+                    site=sites[site_index],
+                    reporter=reporters[site_index],
+                    assignee=agents[i % AGENTS] if i % 5 < 3 else None,
+                    kind=kind,
+                    impact=impact,
+                    status=("new", "in_progress")[i % 2],
+                    title=f"Outage ticket {i}",
+                    description="Seeded by bench/outage.py",
+                    sla_state="at_risk" if is_due else "on_track",
+                    response_due_at=due_at,
+                    response_warn_at=due_at - timedelta(minutes=15),
+                    response_warned_at=due_at - timedelta(minutes=15) if is_due else None,
+                    next_update_due_at=due_at + timedelta(hours=1) if kind == "incident" else None,
+                    sla_next_check_at=due_at if is_due else due_at - timedelta(minutes=15),
+                )
+            )
+        Ticket.objects.bulk_create(rows, batch_size=1000)
+    sql("VACUUM ANALYZE")
+    assert Ticket.objects.filter(sla_next_check_at__lte=timezone.now()).count() == due
+    connection.close()
+
+
+class QueryCounter:
+    def __init__(self) -> None:
+        self.count = 0
+
+    def __call__(self, execute, sql, params, many, context):
+        self.count += 1
+        return execute(sql, params, many, context)
+
+
+def child(mode: str, name: str) -> None:
+    """Measure in this process, print one JSON line: the scan alone, or scan plus delivery."""
+    from sla.scan import sla_scan_run
+    from tickets.models import Notification
+    from tickets.outbox import notifications_deliver_due
+
+    settings.DEBUG = False
+    use(name)
+    counter = QueryCounter()
+    started = time.perf_counter()
+    with connection.execute_wrapper(counter):
+        counts = sla_scan_run()
+    scan_s = time.perf_counter() - started
+    scan_queries = counter.count
+    result = {"scan_s": scan_s, "scan_queries": scan_queries, "counts": counts}
+    if mode == "e2e":
+        while notifications_deliver_due():
+            pass
+        result["e2e_s"] = time.perf_counter() - started
+        result["pending"] = Notification.objects.exclude(status="sent").count()
+    result["emails"] = Notification.objects.filter(channel="email").count()
+    result["recipients"] = (
+        Notification.objects.filter(channel="email").values("recipient").distinct().count()
+    )
+    result["peak_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    connection.close()
+    print(json.dumps(result))
+
+
+def measure(mode: str, name: str) -> dict:
+    output = subprocess.run(
+        [sys.executable, __file__, mode, name], check=True, capture_output=True, text=True
+    )
+    return json.loads(output.stdout.strip().splitlines()[-1])
+
+
+def pending(name: str) -> int:
+    from tickets.models import Notification
+
+    use(name)
+    count = Notification.objects.filter(status__in=["pending", "sending"]).count()
+    connection.close()
+    return count
+
+
+def drain(name: str, workers: int) -> dict:
+    """Start `workers` Celery workers on this database, kick delivery once, time until nothing
+    is pending (or until nothing moved for 30 s)."""
+    from portal.celery import app
+    from tickets.tasks import notifications_deliver_pending
+
+    total = pending(name)
+    env = dict(
+        os.environ, DATABASE_URL=database_url(name), CELERY_BROKER_URL=BROKER_URL,
+        EMAIL_URL="dummymail://", CELERY_TASK_ALWAYS_EAGER="false",
+    )  # fmt: skip
+    app.conf.broker_url = BROKER_URL
+    app.control.purge()
+    procs, logs = [], []
+    for index in range(workers):
+        log = Path(f"/tmp/bench-outage-worker-{os.getpid()}-{index}.log")
+        logs.append(log)
+        procs.append(
+            subprocess.Popen(
+                [
+                    *(sys.executable, "-m", "celery", "-A", "portal", "worker", "-c", "1"),
+                    *("-n", f"bench{index}@%h", "--loglevel=INFO", "--without-gossip"),
+                    *("--without-mingle", "--without-heartbeat"),
+                ],
+                cwd=ROOT,
+                env=env,
+                stdout=log.open("w"),
+                stderr=subprocess.STDOUT,
+            )
+        )
+    try:
+        deadline = time.monotonic() + 120
+        while not all("ready." in log.read_text() for log in logs):
+            if time.monotonic() > deadline:
+                raise RuntimeError("the workers did not start")
+            time.sleep(0.2)
+        started = time.perf_counter()
+        notifications_deliver_pending.delay()
+        left, last_move, last_left = total, time.perf_counter(), total
+        while left:
+            time.sleep(0.25)
+            left = pending(name)
+            if left != last_left:
+                last_move, last_left = time.perf_counter(), left
+            elif time.perf_counter() - last_move > 30:
+                break
+        elapsed = (last_move if left else time.perf_counter()) - started
+    finally:
+        for proc in procs:
+            proc.terminate()
+        for proc in procs:
+            proc.wait(timeout=60)
+        for log in logs:
+            log.unlink(missing_ok=True)
+    return {"seconds": elapsed, "sent": total - left, "left": left,
+            "per_s": (total - left) / elapsed if elapsed else 0}  # fmt: skip
+
+
+def main() -> None:
+    if connection.vendor != "postgresql":
+        sys.exit("bench/outage.py needs PostgreSQL: set DATABASE_URL=postgres://...")
+    base = f"bench_outage_{connection.settings_dict['NAME']}"
+    sizes = [int(s) for s in os.environ.get("BENCH_SIZES", "10000,100000").split(",")]
+    figures: dict[str, float] = {}
+    for size in sizes:
+        due = SIZES.get(size, size // 2)
+        seeded, burst, work = f"{base}_{size}", f"{base}_{size}_burst", f"{base}_{size}_work"
+        label = f"{size // 1000}k"
+        try:
+            started = time.perf_counter()
+            seed(name=seeded, open_count=size, due=due)
+            print(f"N={size:,}: seeded {due:,} due in {time.perf_counter() - started:.0f} s")
+            clone(source=seeded, target=burst)
+            scan = measure("scan", burst)
+            print(
+                f"  scan pass: {scan['scan_s']:.2f} s, {scan['scan_queries']} SQL queries, "
+                f"{scan['emails']:,} emails to {scan['recipients']:,} recipients, "
+                f"peak {scan['peak_mb']:.0f} MB; counts {scan['counts']}"
+            )
+            clone(source=seeded, target=work)
+            e2e = measure("e2e", work)
+            print(
+                f"  scan + every email handed over (one process): {e2e['e2e_s']:.2f} s "
+                f"(scan {e2e['scan_s']:.2f} s), {e2e['pending']} left, peak {e2e['peak_mb']:.0f} MB"
+            )
+            figures[f"outage_{label}_scan_s"] = scan["scan_s"]
+            figures[f"outage_{label}_e2e_s"] = e2e["e2e_s"]
+            for workers in (1, 2):
+                clone(source=burst, target=work)
+                result = drain(work, workers)
+                print(
+                    f"  delivery by {workers} Celery worker(s): {result['sent']:,} in "
+                    f"{result['seconds']:.1f} s = {result['per_s']:.0f} emails/s, "
+                    f"{result['left']} left pending"
+                )
+                figures[f"drain_{label}_{workers}w_per_s"] = result["per_s"]
+                figures[f"drain_{label}_{workers}w_left"] = result["left"]
+        finally:
+            for name in (seeded, burst, work):
+                drop(name)
+    ratios = [
+        figures[f"drain_{size // 1000}k_2w_per_s"] / figures[f"drain_{size // 1000}k_1w_per_s"]
+        for size in sizes
+        if figures.get(f"drain_{size // 1000}k_1w_per_s")
+    ]
+    figures["drain_2w_over_1w"] = min(ratios) if ratios else 0
+    keys = [k for k in figures if k.startswith("outage_")] + ["drain_2w_over_1w"]
+    print(" ".join(f"{key}={figures[key]:.2f}" for key in keys))
+
+
+if __name__ == "__main__":
+    if CHILD:
+        child(sys.argv[1], sys.argv[2])
+    else:
+        main()
