@@ -6,6 +6,7 @@ Only this module writes a ticket's escalation columns (escalation_level, escalat
 escalation_next_at).
 """
 
+import functools
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -19,7 +20,7 @@ from django.utils import timezone
 from sla.clocks import deadline
 from sla.models import SLAPolicy
 from sla.selectors import policy_for
-from tickets.bulk import rows_update
+from tickets.bulk import rows_insert, rows_update
 from tickets.errors import Conflict
 from tickets.models import Notification, Status, Ticket, TicketEvent
 from tickets.outbox import notifications_enqueue_rows
@@ -82,9 +83,9 @@ class _Writes:
     reached: list[tuple[Ticket, int, bool, Any]] = field(default_factory=list)
 
     def save(self) -> None:
-        EscalationRecord.objects.bulk_create(self.records, ignore_conflicts=True)
+        rows_insert(objs=self.records, ignore_conflicts=True)
         if self.events:
-            TicketEvent.objects.bulk_create(self.events)
+            rows_insert(objs=self.events)
         if self.notifications:
             notifications_enqueue_rows(rows=self.notifications)
         if self.reached:
@@ -108,13 +109,17 @@ def _duration(delta: timedelta) -> str:
 
 
 def _admin_url_pattern() -> str:
-    """The admin change page's URL with `{pk}` in place of the ticket's id (reversed once)."""
+    """The admin change page's URL with `{pk}` in place of the ticket's id."""
+    return f"{settings.PORTAL_BASE_URL}{_admin_path_pattern()}"
+
+
+@functools.cache
+def _admin_path_pattern() -> str:
     try:
         path = reverse("admin:tickets_ticket_change", args=[0])
-        path = path.replace("/0/", "/{pk}/")
+        return path.replace("/0/", "/{pk}/")
     except NoReverseMatch:  # the ticket admin is registered by another part of the project
-        path = f"{reverse('admin:index')}tickets/ticket/{{pk}}/change/"
-    return f"{settings.PORTAL_BASE_URL}{path}"
+        return f"{reverse('admin:index')}tickets/ticket/{{pk}}/change/"
 
 
 def _ack_url(*, ticket_id: int, level: int, email: str) -> str:

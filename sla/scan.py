@@ -16,7 +16,7 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
-from tickets.bulk import rows_update
+from tickets.bulk import rows_insert, rows_update
 from tickets.models import FILING_ROLES, Kind, Notification, SiteMembership, Ticket, TicketEvent
 from tickets.outbox import notifications_enqueue_rows
 
@@ -218,7 +218,7 @@ def sla_clocks_scan(*, now: datetime) -> dict[str, int]:
                     breached.append(ticket)
             notifications_enqueue_rows(rows=rows)
             if events:
-                TicketEvent.objects.bulk_create(events)
+                rows_insert(objs=events)
             rows_update(objs=batch, fields=SCAN_FIELDS)
             counts["tickets_checked"] += len(batch)
             if breached:

@@ -1,15 +1,73 @@
-"""One statement that writes several columns of many rows, each row its own values.
+"""One statement that writes many rows, each with its own values.
 
-Django's `bulk_update` builds a CASE per row and column, which costs far more Python than
-SQL for thousands of rows; on PostgreSQL this is an UPDATE ... FROM unnest(arrays), one array
-parameter per column. The scan, the escalation ladder and the outbox's delivery use it.
+Django's `bulk_create` and `bulk_update` prepare every value of every row through the field
+API (and `bulk_update` builds a CASE per row and column), which costs far more Python than
+SQL for thousands of rows. On PostgreSQL these helpers send the rows as one JSON document
+instead: INSERT ... SELECT FROM json_to_recordset(%s), and UPDATE ... FROM
+json_to_recordset(%s). The scan, the escalation ladder and the outbox's delivery use them.
 """
 
-from collections.abc import Sequence
+import json
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from django.db import connection, models
 from django.db.models import Case, Value, When
+
+
+def _jsonable(field: models.Field) -> Callable[[Any], Any]:
+    if isinstance(field, models.DateTimeField | models.DateField):
+        return lambda value: value.isoformat() if value is not None else None
+    if isinstance(field, models.JSONField):
+        return lambda value: value
+    if isinstance(field, models.DecimalField | models.UUIDField):
+        return lambda value: str(value) if value is not None else None
+    return lambda value: value
+
+
+def _recordset(fields: Sequence[models.Field], objs: Sequence[models.Model], values) -> tuple:
+    """(`json_to_recordset(%s) AS v(col type, ...)`, the JSON text) for these rows."""
+    quote = connection.ops.quote_name
+    columns = ", ".join(f"{quote(f.column)} {f.cast_db_type(connection)}" for f in fields)
+    convert = [(f.column, _jsonable(f)) for f in fields]
+    document = json.dumps(
+        [
+            {column: to_json(value) for (column, to_json), value in zip(convert, row, strict=True)}
+            for row in values
+        ],
+        separators=(",", ":"),
+    )
+    return f"json_to_recordset(%s) AS v({columns})", document
+
+
+def rows_insert(*, objs: Sequence[models.Model], ignore_conflicts: bool = False) -> None:
+    """Insert unsaved objects of one model with one statement (no primary keys are set on
+    them); with `ignore_conflicts`, rows that would break a unique constraint are skipped."""
+    if not objs:
+        return
+    model = type(objs[0])
+    if connection.vendor != "postgresql":
+        model._base_manager.bulk_create(objs, ignore_conflicts=ignore_conflicts)
+        return
+    meta = model._meta
+    fields = [f for f in meta.concrete_fields if not f.primary_key]
+    auto = [f for f in fields if getattr(f, "auto_now", False) or getattr(f, "auto_now_add", False)]
+    for obj in objs:
+        for field in auto:
+            field.pre_save(obj, add=True)
+    names = [f.attname for f in fields]
+    source, document = _recordset(
+        fields, objs, ([getattr(obj, name) for name in names] for obj in objs)
+    )
+    quote = connection.ops.quote_name
+    columns = ", ".join(quote(f.column) for f in fields)
+    # Only identifiers from the model's own metadata go into the text; values are a parameter.
+    sql = (
+        f"INSERT INTO {quote(meta.db_table)} ({columns}) "  # noqa: S608
+        f"SELECT {columns} FROM {source}" + (" ON CONFLICT DO NOTHING" if ignore_conflicts else "")
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [document])
 
 
 def rows_update(
@@ -30,13 +88,12 @@ def rows_update(
         return _rows_update_portable(model=model, objs=objs, fields=concrete, where=where or {})
     quote = connection.ops.quote_name
     pk = meta.pk
-    columns = [pk.column] + [field.column for field in concrete]
-    arrays = ", ".join(f"%s::{field.cast_db_type(connection)}[]" for field in [pk, *concrete])
+    everything = [pk, *concrete]
+    source, document = _recordset(
+        everything, objs, ([getattr(obj, f.attname) for f in everything] for obj in objs)
+    )
     conditions = [f"t.{quote(pk.column)} = v.{quote(pk.column)}"]
-    params: list[Any] = [[obj.pk for obj in objs]] + [
-        [field.get_db_prep_save(getattr(obj, field.attname), connection) for obj in objs]
-        for field in concrete
-    ]
+    params: list[Any] = [document]
     for name, value in (where or {}).items():
         field = meta.get_field(name)
         conditions.append(f"t.{quote(field.column)} = %s")
@@ -44,9 +101,8 @@ def rows_update(
     # Only identifiers from the model's own metadata go into the text; values are parameters.
     sql = (
         f"UPDATE {quote(meta.db_table)} AS t SET "  # noqa: S608
-        + ", ".join(f"{quote(c)} = v.{quote(c)}" for c in columns[1:])
-        + f" FROM unnest({arrays}) AS v({', '.join(quote(c) for c in columns)})"
-        + " WHERE "
+        + ", ".join(f"{quote(f.column)} = v.{quote(f.column)}" for f in concrete)
+        + f" FROM {source} WHERE "
         + " AND ".join(conditions)
     )
     with connection.cursor() as cursor:

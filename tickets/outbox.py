@@ -24,6 +24,7 @@ from django.db import transaction
 from django.db.models import Case, F, Q, QuerySet, Value, When
 from django.utils import timezone
 
+from .bulk import rows_insert
 from .delivery import (
     DeliveryCounts,
     notifications_deliver,
@@ -100,7 +101,7 @@ def notifications_enqueue_rows(*, rows: list[Notification]) -> None:
     now = timezone.now()
     for row in rows:
         row.next_attempt_at = row.next_attempt_at or now
-    Notification.objects.bulk_create(rows, ignore_conflicts=True)
+    rows_insert(objs=rows, ignore_conflicts=True)
     transaction.on_commit(_delivery_kick)
 
 
