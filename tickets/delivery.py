@@ -398,9 +398,15 @@ def _outcomes_record(
     return counts
 
 
+def _eager() -> bool:
+    from celery import current_app
+
+    return bool(current_app.conf.task_always_eager)
+
+
 def _helper_kick() -> None:
     """Ask one more worker to join a burst (not in eager mode, where it would run inline)."""
-    if settings.CELERY_TASK_ALWAYS_EAGER:
+    if _eager():
         return
     from .outbox import _delivery_kick
 
@@ -410,7 +416,7 @@ def _helper_kick() -> None:
 def _retry_schedule(delay: timedelta) -> None:
     """Ask a worker to pass again once the earliest retry is due. If that message is lost,
     the sweep that every scan runs picks the rows up."""
-    if settings.CELERY_TASK_ALWAYS_EAGER:
+    if _eager():
         return  # eager mode would run it at once, before it is due; the sweep retries
     from .tasks import notifications_deliver_pending
 
