@@ -4,28 +4,12 @@ locally) picks up what the outbox enqueues on commit and delivers the email."""
 import time
 
 import pytest
-from celery.contrib.testing.worker import start_worker
 from django.core import mail
 from django.db import transaction
 
-from portal.celery import app
 from tests.tickets.factories import TicketFactory
 from tickets.models import Notification
 from tickets.outbox import notifications_enqueue
-
-
-@pytest.fixture
-def real_worker():
-    """Tasks go through the broker to a worker thread instead of running inline."""
-    eager = app.conf.task_always_eager
-    app.conf.task_always_eager = False
-    try:
-        with start_worker(
-            app, pool="solo", perform_ping_check=False, loglevel="WARNING", shutdown_timeout=10
-        ) as worker:
-            yield worker
-    finally:
-        app.conf.task_always_eager = eager
 
 
 def wait_for(predicate, timeout: float = 30.0) -> bool:
