@@ -136,7 +136,7 @@ def notifications_deliver(
     is left; returns how many went out, failed for good, and wait for a retry."""
     now = now or timezone.now()
     counts = DeliveryCounts()
-    _leases_expire(now=now)
+    _leases_expire(now=max(now, timezone.now()))
     limit = settings.NOTIFICATION_BATCH_SIZE
     first = True
     while True:
@@ -199,7 +199,8 @@ def _claim(
             )
         if not rows:
             return [], 0
-        expires = now + timedelta(seconds=settings.NOTIFICATION_LEASE_SECONDS)
+        # From the wall clock, not the pass's `now`: a long pass claims later batches later.
+        expires = timezone.now() + timedelta(seconds=settings.NOTIFICATION_LEASE_SECONDS)
         Notification.objects.filter(pk__in=[row.pk for row in rows]).update(
             status=Status.SENDING,
             lease_token=token,
