@@ -136,7 +136,7 @@ def notifications_deliver(
     is left; returns how many went out, failed for good, and wait for a retry."""
     now = now or timezone.now()
     counts = DeliveryCounts()
-    _leases_expire(now=max(now, timezone.now()))
+    _leases_expire(now=now)
     limit = settings.NOTIFICATION_BATCH_SIZE
     first = True
     while True:
@@ -156,7 +156,10 @@ def notifications_deliver(
 def _leases_expire(*, now: datetime) -> None:
     """Rows left `sending` by a pass that died go back to pending (or fail, when they used
     every attempt)."""
-    expired = Notification.objects.filter(status=Status.SENDING, lease_expires_at__lte=now)
+    # Leases are set from the wall clock (see `_claim`); the rows become due at `now`.
+    expired = Notification.objects.filter(
+        status=Status.SENDING, lease_expires_at__lte=max(now, timezone.now())
+    )
     expired.filter(attempts__gte=settings.NOTIFICATION_MAX_ATTEMPTS).update(
         status=Status.FAILED,
         failed_at=now,
