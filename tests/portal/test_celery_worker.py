@@ -1,24 +1,14 @@
 """A real Celery worker on the configured broker (Redis in CI, the embedded on-disk broker
 locally) picks up what the outbox enqueues on commit and delivers the email."""
 
-import time
-
 import pytest
 from django.core import mail
 from django.db import transaction
 
 from tests.tickets.factories import TicketFactory
+from tests.waiting import wait_for
 from tickets.models import Notification
 from tickets.outbox import notifications_enqueue
-
-
-def wait_for(predicate, timeout: float = 30.0) -> bool:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return True
-        time.sleep(0.2)
-    return False
 
 
 @pytest.mark.django_db(transaction=True)

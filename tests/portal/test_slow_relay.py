@@ -9,17 +9,9 @@ from django.utils import timezone
 
 from tests.smtp_server import smtp_server, smtp_settings
 from tests.tickets.factories import TicketFactory
+from tests.waiting import wait_for
 from tickets.models import Notification, Ticket
 from tickets.tasks import notifications_deliver_pending
-
-
-def wait_for(predicate, timeout: float = 30.0) -> bool:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return True
-        time.sleep(0.1)
-    return False
 
 
 @pytest.mark.django_db(transaction=True)

@@ -6,7 +6,6 @@ import os
 import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
@@ -16,6 +15,7 @@ from django.utils import timezone
 
 from tests.smtp_server import free_port, smtp_server, smtp_settings
 from tests.tickets.factories import TicketFactory
+from tests.waiting import wait_for
 from tickets.models import Notification
 from tickets.outbox import notifications_deliver, notifications_deliver_due
 
@@ -37,15 +37,6 @@ def pending_rows(ticket, count: int, *, event: str = "public_reply", at=None) ->
         )
         for i in range(count)
     )
-
-
-def wait_for(predicate, timeout: float = 30.0) -> bool:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return True
-        time.sleep(0.05)
-    return False
 
 
 def database_url() -> str:
