@@ -395,7 +395,9 @@ def _outcomes_record(
         )
         rows.append(row)
     if counts.retrying or counts.failed:
-        logger.warning("Delivery: %s sent, %s retrying, %s failed", *vars(counts).values())
+        logger.warning(
+            "Delivery: %s sent, %s retrying, %s failed", counts.sent, counts.retrying, counts.failed
+        )
     rows_update(objs=rows, fields=RECORDED_FIELDS, where={"lease_token": token})
     if counts.retrying:
         _retry_schedule(min(r.next_attempt_at for r in rows if r.status == Status.PENDING) - now)
