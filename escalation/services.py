@@ -19,6 +19,7 @@ from django.utils import timezone
 
 from sla.clocks import deadline
 from sla.models import SLAPolicy
+from sla.notify import ticket_labels
 from sla.selectors import policy_for
 from tickets.bulk import rows_insert, rows_update
 from tickets.errors import Conflict
@@ -142,13 +143,14 @@ def _notifications(
         return []
     late_by = when - ticket.response_due_at if ticket.response_due_at else timedelta(0)
     admin_url = ladder.admin_url.format(pk=ticket.pk)
+    kind, impact, status = ticket_labels(ticket)
     context = {
         "reference": ticket.reference,
         "title": " ".join(ticket.title.split()),
         "site": ticket.site.name,
-        "kind": ticket.get_kind_display(),
-        "impact": ticket.get_impact_display() if ticket.impact else "",
-        "status": ticket.get_status_display(),
+        "kind": kind,
+        "impact": impact,
+        "status": status,
         "level": level,
         "level_name": ladder.names.get(level, ""),
         "groups": [ladder.names[n] for n in sorted(ladder.names) if 1 < n <= level],

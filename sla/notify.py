@@ -12,7 +12,7 @@ from zoneinfo import ZoneInfo
 from django.conf import settings
 from django.template.loader import render_to_string
 
-from tickets.models import Notification, Ticket
+from tickets.models import Impact, Kind, Notification, Status, Ticket
 from tickets.outbox import notifications_enqueue, renderer_register
 from tickets.selectors import site_contact_emails
 
@@ -80,13 +80,26 @@ def when_local(moment: datetime | None, ticket: Ticket) -> str:
     return _when(moment, _site_tz(ticket))
 
 
+_LABELS = (dict(Kind.choices), dict(Impact.choices), dict(Status.choices))
+
+
+def ticket_labels(ticket: Ticket) -> tuple[str, str, str]:
+    """The ticket's kind, impact ("" when none) and status as people read them (without the
+    per-call choices lookup of `get_FOO_display`, which costs in a scan of thousands)."""
+    kinds, impacts, statuses = _LABELS
+    return (
+        str(kinds.get(ticket.kind, ticket.kind)),
+        str(impacts.get(ticket.impact, ticket.impact)) if ticket.impact else "",
+        str(statuses.get(ticket.status, ticket.status)),
+    )
+
+
 def email_context(
     ticket: Ticket, *, policy: SLAPolicy | None = None, **extra: Any
 ) -> dict[str, Any]:
     """Everything an email may say about a ticket."""
     tz = _site_tz(ticket)
-    kind = ticket.get_kind_display()
-    impact = ticket.get_impact_display() if ticket.impact else ""
+    kind, impact, status = ticket_labels(ticket)
     context = {
         "reference": ticket.reference,
         "title": " ".join(ticket.title.split()),
@@ -94,7 +107,7 @@ def email_context(
         "kind": kind,
         "impact": impact,
         "kind_impact": f"{kind} ({impact} impact)" if impact else kind,
-        "status": ticket.get_status_display(),
+        "status": status,
         "assignee": ticket.assignee.get_full_name() or ticket.assignee.get_username()
         if ticket.assignee
         else "",
