@@ -23,6 +23,7 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
+from tickets.broker import task_enqueue
 from tickets.errors import DomainError
 from tickets.models import OPEN_STATUSES, Comment, Kind, SLAState, Status, Ticket, TicketEvent
 from tickets.services import ticket_history_record
@@ -366,10 +367,10 @@ def sla_policy_retarget(*, policy_id: int, batch_size: int = 500) -> int:
 def sla_policy_changed(*, policy: SLAPolicy) -> None:
     """Call after saving an SLA policy (admin's save_model): open tickets it governs are
     re-targeted by a task once the edit commits."""
-    from .tasks import sla_policy_retarget_task
-
     policy_id = policy.pk
-    transaction.on_commit(lambda: sla_policy_retarget_task.delay(policy_id))
+    transaction.on_commit(
+        lambda: task_enqueue(name="sla.tasks.sla_policy_retarget", args=(policy_id,))
+    )
 
 
 def sla_calendar_changed(*, calendar: BusinessCalendar) -> None:
