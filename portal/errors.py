@@ -9,6 +9,7 @@ from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.template.loader import render_to_string
 
 from .api.exceptions import error_body
+from .health import healthz
 
 RETRY_AFTER_SECONDS = 30
 
@@ -22,6 +23,8 @@ def server_error(request: HttpRequest) -> HttpResponse:
     renders without a request context, which would need the database."""
     if not database_unreachable(sys.exc_info()[1]):
         return HttpResponse(render_to_string("500.html"), status=500)
+    if request.path == "/healthz":  # failed before its view (a session cookie, say)
+        return healthz(request)
     if request.path.startswith("/api/"):
         response: HttpResponse = JsonResponse(
             error_body(

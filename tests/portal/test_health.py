@@ -41,6 +41,7 @@ client = Client(raise_request_exception=False)
 out = {}
 for name, path, headers in [
     ("health", "/healthz", {}),
+    ("health-cookie", "/healthz", {"HTTP_COOKIE": "sessionid=0123456789abcdefghijklmnopqrstuv"}),
     ("api", "/api/v1/tickets/", {"HTTP_AUTHORIZATION": "Bearer rxp_0123456789abcdef"}),
     ("page", "/", {"HTTP_COOKIE": "sessionid=0123456789abcdefghijklmnopqrstuv"}),
 ]:
@@ -70,8 +71,9 @@ def database_down():
     return json.loads(result.stdout.strip().splitlines()[-1])
 
 
-def test_healthz_answers_503_naming_the_database_without_its_address(database_down):
-    status, _, _, body = database_down["health"]
+@pytest.mark.parametrize("case", ["health", "health-cookie"])
+def test_healthz_answers_503_naming_the_database_without_its_address(database_down, case):
+    status, _, _, body = database_down[case]
     assert status == 503
     assert json.loads(body)["status"] == "error"
     assert json.loads(body)["database"] == "unreachable"
