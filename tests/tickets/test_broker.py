@@ -75,6 +75,15 @@ def test_receipts_go_out_once_by_the_sweep_when_the_broker_is_back(
     assert Ticket.objects.count() == 2
 
 
+def enqueue_in_a_savepoint_that_rolls_back(ticket, event) -> None:
+    try:
+        with transaction.atomic():
+            notifications_enqueue(ticket=ticket, event=event, recipients=["b@h.example"])
+            raise RuntimeError("rolled back")
+    except RuntimeError:
+        pass
+
+
 def test_one_delivery_kick_per_transaction_however_many_rows_it_writes(
     django_capture_on_commit_callbacks,
 ):
@@ -82,14 +91,7 @@ def test_one_delivery_kick_per_transaction_however_many_rows_it_writes(
     with django_capture_on_commit_callbacks() as callbacks, transaction.atomic():
         for event in (Notification.Event.STAFF_ALERT, Notification.Event.TICKET_FILED):
             notifications_enqueue(ticket=ticket, event=event, recipients=["a@h.example"])
-        try:
-            with transaction.atomic():
-                notifications_enqueue(
-                    ticket=ticket, event=Notification.Event.PUBLIC_REPLY, recipients=["b@h.example"]
-                )
-                raise RuntimeError("rolled back")
-        except RuntimeError:
-            pass
+        enqueue_in_a_savepoint_that_rolls_back(ticket, Notification.Event.PUBLIC_REPLY)
     assert len(callbacks) == 1
     assert Notification.objects.count() == 2
 
@@ -99,15 +101,9 @@ def test_a_kick_registered_in_a_rolled_back_savepoint_is_registered_again(
 ):
     ticket = TicketFactory()
     with django_capture_on_commit_callbacks() as callbacks, transaction.atomic():
-        try:
-            with transaction.atomic():
-                notifications_enqueue(
-                    ticket=ticket, event=Notification.Event.STAFF_ALERT, recipients=["a@h.example"]
-                )
-                raise RuntimeError("rolled back")
-        except RuntimeError:
-            pass
+        enqueue_in_a_savepoint_that_rolls_back(ticket, Notification.Event.STAFF_ALERT)
         notifications_enqueue(
             ticket=ticket, event=Notification.Event.TICKET_FILED, recipients=["a@h.example"]
         )
     assert len(callbacks) == 1
+    assert Notification.objects.count() == 1
