@@ -368,9 +368,13 @@ def sla_policy_changed(*, policy: SLAPolicy) -> None:
     """Call after saving an SLA policy (admin's save_model): open tickets it governs are
     re-targeted by a task once the edit commits."""
     policy_id = policy.pk
-    transaction.on_commit(
-        lambda: task_enqueue(name="sla.tasks.sla_policy_retarget", args=(policy_id,))
-    )
+    transaction.on_commit(lambda: _retarget_after_commit(policy_id))
+
+
+def _retarget_after_commit(policy_id: int) -> None:
+    if not task_enqueue(name="sla.tasks.sla_policy_retarget", args=(policy_id,)):
+        # No sweep redoes a lost re-target: do it now rather than leave tickets on old targets.
+        sla_policy_retarget(policy_id=policy_id)
 
 
 def sla_calendar_changed(*, calendar: BusinessCalendar) -> None:
