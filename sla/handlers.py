@@ -25,3 +25,15 @@ def on_status_changed(*, ticket, before, after, **kwargs: Any) -> None:
 
 def on_impact_changed(*, ticket, before, after, **kwargs: Any) -> None:
     services.sla_impact_retarget(ticket=ticket, before=before, after=after)
+
+
+def on_tickets_importing(*, imports, now, **kwargs: Any) -> None:
+    from .signals import imported_breaches_owed
+
+    owed = services.sla_clocks_import(imports=imports, now=now)
+    imported_breaches_owed.send(
+        sender=type(imports[0].ticket) if imports else None,
+        tickets=[i.ticket for i in imports],
+        owed=owed,
+        now=now,
+    )
