@@ -3,7 +3,10 @@ run inside the ticket service's transaction, on the row it locked."""
 
 from typing import Any
 
+from tickets.models import Ticket
+
 from . import services
+from .signals import imported_breaches_owed
 
 
 def on_ticket_filed(*, ticket, **kwargs: Any) -> None:
@@ -28,11 +31,9 @@ def on_impact_changed(*, ticket, before, after, **kwargs: Any) -> None:
 
 
 def on_tickets_importing(*, imports, now, **kwargs: Any) -> None:
-    from .signals import imported_breaches_owed
-
     owed = services.sla_clocks_import(imports=imports, now=now)
     imported_breaches_owed.send(
-        sender=type(imports[0].ticket) if imports else None,
+        sender=Ticket,
         tickets=[i.ticket for i in imports],
         owed=owed,
         now=now,

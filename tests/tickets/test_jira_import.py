@@ -207,6 +207,28 @@ def test_a_response_in_time_is_met_and_a_late_one_recorded_as_breached(people):
     assert outage.responded_at == datetime(2025, 11, 3, 11, 0, tzinfo=UTC)
     assert outage.response_breached_at == datetime(2025, 11, 3, 10, 15, 22, tzinfo=UTC)
     assert outage.escalation_next_at is None
+    # RXH-102's public reply is by someone with no account here: it is kept under the reporter
+    # and does not count as Rx.Health's response; the change was resolved after its 8 hours.
+    change = Ticket.objects.get(jira_key="RXH-102")
+    reply = change.comments.get(public=True)
+    assert (reply.author, reply.by_staff) == (change.reporter, False)
+    assert reply.body.startswith("(Written in JIRA by Former Agent.)")
+    assert change.responded_at is None
+    assert change.response_breached_at == datetime(2025, 10, 1, 22, 0, tzinfo=UTC)
+    assert change.escalation_next_at is None and change.paused_at == change.resolved_at
+
+
+def test_a_response_within_the_target_is_met(people, tmp_path):
+    export = tmp_path / "rest"
+    shutil.copytree(EXPORTS / "rest", export)
+    page = json.loads((export / "page-001.json").read_text())
+    page["issues"][1]["fields"]["comment"]["comments"][0]["author"]["emailAddress"] = (
+        "omar.reyes@rxhealth.example"
+    )
+    (export / "page-001.json").write_text(json.dumps(page))
+
+    run(export)
+
     change = Ticket.objects.get(jira_key="RXH-102")
     assert change.responded_at == datetime(2025, 10, 1, 18, 0, tzinfo=UTC)
     assert change.response_breached_at is None and change.sla_state == SLAState.MET

@@ -252,7 +252,12 @@ def _plan(
         public = c.public or (mapping.csv_public_comments and c.id.startswith("csv-"))
         author_id, staff = who(c.author)
         if author_id is None or (not public and not staff):
-            author_id, staff = directory.importer.pk, True
+            # Internal comments are staff's; a public one by someone without an account here
+            # is the client's side (it must not count as Rx.Health's response).
+            if public:
+                author_id, staff = reporter_id, False
+            else:
+                author_id, staff = directory.importer.pk, True
             body = f"(Written in JIRA by {c.author.name or 'someone unknown'}.)\n\n{body}"
             if len(body) > TEXT_LIMIT:
                 raise IssueProblem(f"Comment {c.id} is longer than {TEXT_LIMIT} characters.")
