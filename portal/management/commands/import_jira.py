@@ -40,18 +40,9 @@ class Command(BaseCommand):
                 path, site_field=mapping.site_field, csv_timezone=mapping.csv_timezone
             )
 
-        progress = Progress(
-            TextColumn("{task.description}"),
-            BarColumn(),
-            MofNCompleteColumn(),
-            TimeRemainingColumn(),
-            console=Console(file=sys.stderr),
-            transient=True,
-            disable=not sys.stderr.isatty(),
-        )
         # First pass: the whole export is read and checked before anything is written.
         unmapped, keys, comments = Unmapped(), set(), 0
-        with progress:
+        with _progress() as progress:
             task = progress.add_task("Checking", total=None)
             try:
                 for issue in read():
@@ -79,7 +70,7 @@ class Command(BaseCommand):
         folder = attachments_folder(path)
         issues = read()
         try:
-            with progress:
+            with _progress() as progress:
                 task = progress.add_task("Dry run" if dry_run else "Importing", total=total)
                 while batch := list(islice(issues, batch_size)):
                     report.add(
@@ -122,7 +113,9 @@ class Command(BaseCommand):
             f"history entries: {report.history}."
         )
         for key, name, reason in report.refused:
-            self.stdout.write(f"Refused attachment {key}: {name}: {reason}")
+            # The upload checks' reason names the file.
+            line = reason if name in reason else f"{name}: {reason}"
+            self.stdout.write(f"Refused attachment {key}: {line}")
         for key, message in report.problems:
             self.stdout.write(f"Not imported {key}: {message}")
         if not dry_run:
@@ -131,3 +124,16 @@ class Command(BaseCommand):
                 "tickets' SLA clocks count from their JIRA filing time; escalation of missed "
                 "first responses starts from now."
             )
+
+
+def _progress() -> Progress:
+    """A bar on the terminal (stderr), nothing when the output is a file or a pipe."""
+    return Progress(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeRemainingColumn(),
+        console=Console(file=sys.stderr),
+        transient=True,
+        disable=not sys.stderr.isatty(),
+    )
