@@ -317,3 +317,23 @@ def test_an_interrupted_import_resumes_where_it_stopped(people):
 
     assert "Tickets created: 2, updated: 0, unchanged: 1." in out
     assert Ticket.objects.count() == 3
+
+
+def test_a_cut_csv_export_is_refused_naming_the_last_issue_read(people, tmp_path):
+    export = tmp_path / "export.csv"
+    text = (EXPORTS / "csv" / "export.csv").read_text()
+    export.write_text(text[: text.index("Quarterly access review") + 40])
+
+    with pytest.raises(CommandError, match=r"export\.csv line 4 has 3 cells .* RXH-201"):
+        run(export)
+    assert Ticket.objects.count() == 0
+
+
+def test_a_mapping_naming_a_site_that_does_not_exist_is_refused(people, tmp_path):
+    mapping = tmp_path / "mapping.toml"
+    mapping.write_text(
+        (EXPORTS / "mapping.toml").read_text().replace('"st-lukes"', '"st-lukes-east"')
+    )
+
+    with pytest.raises(CommandError, match="no site has the slug st-lukes-east"):
+        run(EXPORTS / "rest", mapping=mapping)
