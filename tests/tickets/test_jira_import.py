@@ -152,6 +152,13 @@ def test_a_changed_issue_is_updated_and_gains_only_what_it_lacked(people, tmp_pa
     assert "Tickets created: 0, updated: 1, unchanged: 2." in out
     outage = Ticket.objects.get(jira_key="RXH-101")
     assert outage.title.endswith("5 South")
+    update = outage.events.get(action=TicketEvent.Action.IMPORTED, message__startswith="Updated")
+    assert update.changes == {
+        "title": [
+            "Wristband printers down on 4 North",
+            "Wristband printers down on 4 North and 5 South",
+        ]
+    }
     assert outage.comments.count() == 4
     assert outage.attachments.count() == 2
     assert outage.events.filter(action=TicketEvent.Action.JIRA_HISTORY).count() == 2

@@ -320,6 +320,8 @@ def _plan(
     return plan
 
 
+# What an update from JIRA keeps in the history entry, before and after.
+DIFFED_FIELDS = ("kind", "impact", "status", "title", "assignee_id")
 TICKET_FIELDS = [
     f.name
     for f in Ticket._meta.concrete_fields
@@ -392,6 +394,7 @@ def _write(
         )
     }
     imports: list[TicketImport] = []
+    changed: dict[str, dict[str, list]] = {}
     for plan in plans:
         ticket = old.get(plan.issue.key)
         created = ticket is None
@@ -399,6 +402,12 @@ def _write(
             ticket = Ticket(
                 reference=f"j{uuid.uuid4().hex[:19]}", jira_key=plan.issue.key, updated_at=now
             )
+        else:
+            changed[plan.issue.key] = {
+                name: [getattr(ticket, name), plan.values[name]]
+                for name in DIFFED_FIELDS
+                if getattr(ticket, name) != plan.values[name]
+            }
         for name, value in plan.values.items():
             setattr(ticket, name, value)
         ticket.jira_digest = plan.digest
@@ -468,6 +477,7 @@ def _write(
                     ticket=ticket,
                     actor=directory.importer,
                     action=TicketEvent.Action.IMPORTED,
+                    changes=changed[plan.issue.key],
                     message=f"Updated from JIRA {plan.issue.key}.",
                     created_at=now,
                 )
