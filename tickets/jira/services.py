@@ -168,11 +168,11 @@ class _Plan:
     created_message: str
     first_reply: datetime | None = None
     last_reply: datetime | None = None
+    # (file name, reason) of attachments the upload checks refused
+    refused: list[tuple[str, str]] = field(default_factory=list)
 
 
-def _plan(
-    issue: JiraIssue, *, mapping: Mapping, directory: JiraDirectory, folder: Path, report
-) -> _Plan:
+def _plan(issue: JiraIssue, *, mapping: Mapping, directory: JiraDirectory, folder: Path) -> _Plan:
     """Everything to write for one issue, checked; IssueProblem when it cannot be imported."""
     slug = mapping.site_of(issue)
     if slug is None:
@@ -286,7 +286,7 @@ def _plan(
             try:
                 content_type = _validate_upload(upload)
             except DomainError as exc:
-                report.refused.append((issue.key, a.filename, exc.message))
+                plan.refused.append((a.filename, exc.message))
                 continue
             size = upload.size
         uploader_id, _ = who(a.author)
@@ -352,17 +352,12 @@ def jira_issues_import(
             report.unchanged += 1
             continue
         try:
-            plans.append(
-                _plan(
-                    issue,
-                    mapping=mapping,
-                    directory=directory,
-                    folder=attachments_dir,
-                    report=report,
-                )
-            )
+            plan = _plan(issue, mapping=mapping, directory=directory, folder=attachments_dir)
         except IssueProblem as exc:
             report.problems.append((issue.key, str(exc)))
+            continue
+        plans.append(plan)
+        report.refused += [(issue.key, name, reason) for name, reason in plan.refused]
     for plan in plans:
         if plan.issue.key in existing:
             report.updated += 1
