@@ -29,6 +29,8 @@ class Command(BaseCommand):
 
     def handle(self, *args, path, mapping, dry_run, batch_size, **options):
         path = Path(path)
+        if batch_size < 1:
+            raise CommandError("--batch-size must be at least 1.")
         try:
             mapping = mapping_load(Path(mapping))
             directory = JiraDirectory.load(mapping)
