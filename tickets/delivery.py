@@ -424,9 +424,10 @@ def _retry_schedule(delay: timedelta) -> None:
     the sweep that every scan runs picks the rows up."""
     if _eager():
         return  # eager mode would run it at once, before it is due; the sweep retries
-    from .tasks import notifications_deliver_pending
+    from .broker import task_enqueue
 
-    try:
-        notifications_deliver_pending.apply_async(countdown=max(delay.total_seconds(), 0))
-    except Exception:  # the broker is down: the sweep of the next scan retries
-        logger.warning("Could not schedule the retry pass", exc_info=True)
+    # With the broker down this only logs: the sweep of the next scan retries.
+    task_enqueue(
+        name="tickets.tasks.notifications_deliver_pending",
+        countdown=max(delay.total_seconds(), 0),
+    )

@@ -1,7 +1,5 @@
 import pytest
-from celery.contrib.testing.worker import start_worker
 
-from portal.celery import app
 from tests.portal.helpers import member, png
 from tests.tickets.factories import ClientSiteFactory
 from tickets import services
@@ -58,17 +56,3 @@ def pytest_runtest_makereport(item, call):
     report = yield
     setattr(item, f"report_{report.when}", report)
     return report
-
-
-@pytest.fixture
-def real_worker():
-    """Tasks go through the broker to a worker thread instead of running inline."""
-    eager = app.conf.task_always_eager
-    app.conf.task_always_eager = False
-    try:
-        with start_worker(
-            app, pool="solo", perform_ping_check=False, loglevel="WARNING", shutdown_timeout=10
-        ) as worker:
-            yield worker
-    finally:
-        app.conf.task_always_eager = eager
