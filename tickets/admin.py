@@ -11,7 +11,7 @@ from django.contrib.admin.widgets import AdminSplitDateTime
 from django.contrib.auth import get_user_model
 from django.contrib.auth.admin import UserAdmin
 from django.db import transaction
-from django.db.models import F, QuerySet
+from django.db.models import F, Q, QuerySet
 from django.http import HttpRequest
 from django.urls import reverse
 from django.utils import timezone
@@ -625,10 +625,15 @@ class NotificationAdmin(StaffWorkMixin, admin.ModelAdmin):
         return False
 
     def get_queryset(self, request: HttpRequest):
-        return Notification.objects.filter(ticket__in=tickets_visible_to(request.user))
+        visible = Q(ticket__in=tickets_visible_to(request.user))
+        if is_staff(request.user):
+            visible |= Q(ticket__isnull=True)  # answers to inbound mail that named no ticket
+        return Notification.objects.filter(visible)
 
     @admin.display(description="Ticket", ordering="ticket__reference")
     def ticket_link(self, obj: Notification):
+        if obj.ticket_id is None:
+            return "-"
         url = reverse("admin:tickets_ticket_change", args=[obj.ticket_id])
         return format_html('<a href="{}">{}</a>', url, obj.ticket.reference)
 
