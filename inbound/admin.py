@@ -44,7 +44,7 @@ class InboundMessageAdmin(admin.ModelAdmin):
         "ticket_link",
         "outcome",
         "matched_by",
-        "reason",
+        "reason_short",
         "answered_at",
     )
     list_filter = ("outcome", "matched_by", AnsweredFilter, "ticket__site")
@@ -110,6 +110,10 @@ class InboundMessageAdmin(admin.ModelAdmin):
             return "-"
         url = reverse("admin:tickets_ticket_change", args=[obj.ticket_id])
         return format_html('<a href="{}">{}</a>', url, obj.ticket.reference)
+
+    @admin.display(description="Reason")
+    def reason_short(self, obj: InboundMessage) -> str:
+        return (obj.reason[:70] + "…") if len(obj.reason) > 70 else obj.reason
 
     @admin.display(description="Original message")
     def original_link(self, obj: InboundMessage):

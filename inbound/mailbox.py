@@ -27,8 +27,8 @@ def _mailbox(url: str) -> tuple[MailBox | MailBoxUnencrypted, str, str, str]:
 
 
 def inbound_mailbox_fetch(*, url: str | None = None) -> Counter:
-    """One pass over the mailbox; counts of `received` (new rows), `duplicate` and each
-    outcome. Does nothing when INBOUND_IMAP_URL is unset."""
+    """One pass over the mailbox; counts of `received` (new rows), `duplicate`, `failed` (left
+    unread for the next pass) and each outcome. Does nothing when INBOUND_IMAP_URL is unset."""
     url = settings.INBOUND_IMAP_URL if url is None else url
     counts: Counter = Counter()
     if not url:
@@ -39,7 +39,13 @@ def inbound_mailbox_fetch(*, url: str | None = None) -> Counter:
             AND(seen=False), mark_seen=False, limit=settings.INBOUND_FETCH_BATCH_SIZE, bulk=True
         )
         for message in messages:
-            row, new = inbound_message_receive(raw=message.obj.as_bytes())
+            try:
+                row, new = inbound_message_receive(raw=message.obj.as_bytes())
+            except Exception:
+                # Left unread, so the next pass tries again; the others still go through.
+                logger.exception("Inbound mail: message uid %s could not be processed", message.uid)
+                counts["failed"] += 1
+                continue
             counts["received" if new else "duplicate"] += 1
             if new:
                 counts[row.outcome] += 1

@@ -208,3 +208,27 @@ def test_the_command_says_when_no_mailbox_is_set(settings):
     settings.INBOUND_IMAP_URL = ""
     with pytest.raises(Exception, match="INBOUND_IMAP_URL is not set"):
         call_command("fetch_inbound_mail")
+
+
+def test_a_message_that_cannot_be_processed_stays_unread_and_the_rest_go_through(
+    mailbox, waiting, pm, monkeypatch
+):
+    from inbound import mailbox as inbound_mailbox
+
+    ticket, email = waiting
+    receive = inbound_mailbox.inbound_message_receive
+
+    def fail_on_poison(*, raw):
+        if b"poison" in raw:
+            raise RuntimeError("simulated fault")
+        return receive(raw=raw)
+
+    monkeypatch.setattr(inbound_mailbox, "inbound_message_receive", fail_on_poison)
+    mailbox.deliver(reply_to(email, sender=pm.email, body="poison"))
+    mailbox.deliver(reply_to(email, sender=pm.email, body="Ward 4."))
+
+    output = fetch()
+
+    assert "received=1" in output and "failed=1" in output
+    assert Comment.objects.filter(ticket=ticket, author=pm).get().body == "Ward 4."
+    assert mailbox.unseen_count() == 1  # tried again on the next pass

@@ -31,5 +31,6 @@ class Command(BaseCommand):
             f"(commented={counts[Outcome.COMMENTED]} filed={counts[Outcome.FILED]}) "
             f"refused={counts[Outcome.REFUSED]} ignored={counts[Outcome.IGNORED]} "
             f"unmatched={counts[Outcome.UNMATCHED]} already_seen={counts['duplicate']} "
+            f"failed={counts['failed']} "
             f"emails_sent={sent}"
         )
