@@ -10,6 +10,7 @@ from django.http import FileResponse, Http404, HttpRequest
 from django.urls import path, reverse
 from django.utils.html import format_html
 
+from tickets.admin import ticket_admin_link
 from tickets.errors import DomainError
 from tickets.selectors import is_staff, tickets_visible_to
 
@@ -106,10 +107,7 @@ class InboundMessageAdmin(admin.ModelAdmin):
 
     @admin.display(description="Ticket", ordering="ticket__reference")
     def ticket_link(self, obj: InboundMessage):
-        if obj.ticket_id is None:
-            return "-"
-        url = reverse("admin:tickets_ticket_change", args=[obj.ticket_id])
-        return format_html('<a href="{}">{}</a>', url, obj.ticket.reference)
+        return ticket_admin_link(obj.ticket)
 
     @admin.display(description="Reason")
     def reason_short(self, obj: InboundMessage) -> str:

@@ -337,6 +337,14 @@ def event_label(event: str) -> str:
     return dict(Notification.Event.choices).get(event, event)
 
 
+def ticket_admin_link(ticket: Ticket | None) -> str:
+    """A link to the ticket's back-office page, or a dash."""
+    if ticket is None:
+        return "-"
+    url = reverse("admin:tickets_ticket_change", args=[ticket.pk])
+    return format_html('<a href="{}">{}</a>', url, ticket.reference)
+
+
 def notification_status_html(obj: Notification) -> str:
     return format_html(
         '<span class="notification-{}">{}</span>', obj.status, obj.get_status_display()
@@ -632,10 +640,7 @@ class NotificationAdmin(StaffWorkMixin, admin.ModelAdmin):
 
     @admin.display(description="Ticket", ordering="ticket__reference")
     def ticket_link(self, obj: Notification):
-        if obj.ticket_id is None:
-            return "-"
-        url = reverse("admin:tickets_ticket_change", args=[obj.ticket_id])
-        return format_html('<a href="{}">{}</a>', url, obj.ticket.reference)
+        return ticket_admin_link(obj.ticket)
 
     @admin.display(description="Event", ordering="event")
     def event_label(self, obj: Notification) -> str:

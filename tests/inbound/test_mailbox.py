@@ -7,7 +7,7 @@ from io import StringIO
 import pytest
 import time_machine
 from django.core import mail
-from django.core.management import call_command
+from django.core.management import CommandError, call_command
 
 from inbound.models import InboundMessage
 from tests.inbound.helpers import an_email, quoted
@@ -206,7 +206,7 @@ def test_a_reply_with_a_file_of_a_refused_type_keeps_the_text_and_refuses_the_fi
 
 def test_the_command_says_when_no_mailbox_is_set(settings):
     settings.INBOUND_IMAP_URL = ""
-    with pytest.raises(Exception, match="INBOUND_IMAP_URL is not set"):
+    with pytest.raises(CommandError, match="INBOUND_IMAP_URL is not set"):
         call_command("fetch_inbound_mail")
 
 
