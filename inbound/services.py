@@ -245,15 +245,15 @@ def inbound_message_receive(*, raw: bytes) -> tuple[InboundMessage, bool]:
         return InboundMessage.objects.get(message_id=mail.message_id), False
     row.original.save(f"{row.pk}.eml", ContentFile(raw), save=False)
 
-    if mail.automatic_reason:
-        row.outcome, row.reason = Outcome.IGNORED, mail.automatic_reason
-    elif is_support_address(mail.from_address):
+    if is_support_address(mail.from_address):
         row.outcome, row.reason = Outcome.IGNORED, "Sent from the support mailbox itself."
     else:
         row.sender = _sender(mail.from_address)
         match = _match(mail, row.sender)
-        row.ticket, row.matched_by = match.ticket, match.matched_by
-        if match.refusal:
+        row.ticket, row.matched_by = match.ticket, match.matched_by  # shown to staff
+        if mail.automatic_reason:
+            row.outcome, row.reason = Outcome.IGNORED, mail.automatic_reason
+        elif match.refusal:
             _refuse(row, match.refusal)
         elif match.ticket is None:
             _file(row, mail, sender=row.sender)

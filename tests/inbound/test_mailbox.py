@@ -138,7 +138,12 @@ def test_an_auto_reply_is_ignored_and_never_answered(mailbox, waiting, pm):
     assert not Comment.objects.filter(ticket=ticket, author=pm).exists()
     assert fresh(ticket).status == Status.WAITING_ON_CLIENT
     assert mail.outbox == []
-    assert InboundMessage.objects.get().reason == "Auto-Submitted: auto-replied"
+    row = InboundMessage.objects.get()
+    assert (row.outcome, row.reason, row.ticket) == (
+        "ignored",
+        "Auto-Submitted: auto-replied",
+        ticket,
+    )
 
 
 def test_the_same_message_fetched_twice_makes_one_comment(mailbox, waiting, pm):
