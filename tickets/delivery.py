@@ -38,6 +38,7 @@ from django.template.loader import render_to_string
 from django.utils import timezone
 
 from .bulk import rows_update
+from .email_threading import email_threading_headers
 from .models import Notification
 
 logger = logging.getLogger(__name__)
@@ -182,7 +183,9 @@ def _claim(
     if only is not None:
         due = due.filter(pk=only)
     with transaction.atomic():
-        rows = list(due.select_for_update(skip_locked=True).order_by("next_attempt_at")[:limit])
+        # The ticket comes along for the emails' threading headers; only outbox rows are locked.
+        due = due.select_related("ticket").select_for_update(skip_locked=True, of=("self",))
+        rows = list(due.order_by("next_attempt_at")[:limit])
         base = len(rows)
         recipients = {
             row.recipient
@@ -191,8 +194,7 @@ def _claim(
         }
         if recipients and only is None:
             rows += list(
-                due.select_for_update(skip_locked=True)
-                .filter(
+                due.filter(
                     channel=Notification.Channel.EMAIL,
                     event__in=GROUPED_EVENTS,
                     recipient__in=recipients,
@@ -248,7 +250,7 @@ def _batch_deliver(*, rows: list[Notification], now: datetime, token: str) -> De
                 continue
             try:
                 if message.rows[0].channel == Notification.Channel.EMAIL:
-                    email(*_render(message.rows))
+                    email(*_render(message.rows), headers=_headers(message.rows))
                 else:
                     sender_for(message.rows[0].channel)(message.rows[0])
                 message.sent_at = timezone.now()
@@ -308,14 +310,20 @@ def _render(rows: list[Notification]) -> tuple[str, str, str, str]:
     return lead.recipient, lead.subject, text, html
 
 
+def _headers(rows: list[Notification]) -> dict[str, str]:
+    """Threading headers (Reply-To naming the ticket, Message-ID) of a single ticket's email; a
+    grouped message names no single ticket, so replies go to the support mailbox itself."""
+    return email_threading_headers(rows[0]) if len(rows) == 1 else {}
+
+
 @contextmanager
-def _email_session() -> Iterator[Callable[[str, str, str, str], None]]:
+def _email_session() -> Iterator[Callable[..., None]]:
     """A send function over one mail connection, opened on first use. If opening it fails,
     the rest of the batch fails with the same error instead of waiting on the relay again."""
     connection = get_connection()
     state: dict[str, Any] = {"open": False, "error": None}
 
-    def send(recipient: str, subject: str, text: str, html: str) -> None:
+    def send(recipient: str, subject: str, text: str, html: str, *, headers: dict) -> None:
         if state["error"] is not None:
             raise state["error"]
         if not state["open"]:
@@ -330,6 +338,7 @@ def _email_session() -> Iterator[Callable[[str, str, str, str], None]]:
             body=text,
             from_email=settings.DEFAULT_FROM_EMAIL,
             to=[recipient],
+            headers=headers,
             connection=connection,
         )
         if html:

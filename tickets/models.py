@@ -335,6 +335,7 @@ class Notification(models.Model):
         RESPONSE_AT_RISK = "response_at_risk", "First response at risk (to assignee)"
         RESPONSE_BREACHED = "response_breached", "First response breached (to assignee)"
         ESCALATED = "escalated", "Escalation (to escalation contacts)"
+        MAIL_ANSWER = "mail_answer", "Answer to an email that could not be accepted"
 
     class Status(models.TextChoices):
         PENDING = "pending", "Pending"
@@ -342,7 +343,10 @@ class Notification(models.Model):
         SENT = "sent", "Sent"
         FAILED = "failed", "Failed"
 
-    ticket = models.ForeignKey(Ticket, on_delete=models.CASCADE, related_name="notifications")
+    # None only for answers to inbound mail that concerns no ticket (an unknown sender).
+    ticket = models.ForeignKey(
+        Ticket, on_delete=models.CASCADE, related_name="notifications", null=True, blank=True
+    )
     event = models.CharField(max_length=40)
     # Distinguishes repeats of one event on one ticket (the 3rd client update, level 4, ...).
     sequence = models.PositiveIntegerField(default=0)
@@ -383,6 +387,11 @@ class Notification(models.Model):
             models.UniqueConstraint(
                 fields=["ticket", "event", "sequence", "channel", "recipient"],
                 name="notification_once_per_key",
+            ),
+            models.UniqueConstraint(
+                fields=["event", "sequence", "channel", "recipient"],
+                condition=Q(ticket__isnull=True),
+                name="notification_once_per_key_without_ticket",
             ),
         ]
         indexes = [

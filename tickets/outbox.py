@@ -55,7 +55,7 @@ logger = logging.getLogger(__name__)
 
 def notifications_enqueue(
     *,
-    ticket: Ticket,
+    ticket: Ticket | None,
     event: str,
     recipients: Iterable[str],
     subject: str = "",
@@ -67,7 +67,8 @@ def notifications_enqueue(
 ) -> None:
     """Write one outbox row per distinct recipient, in the caller's transaction. A row whose
     key (ticket, event, sequence, channel, recipient) exists already is skipped, so calling
-    this twice for the same event sends nothing twice."""
+    this twice for the same event sends nothing twice. A row without a ticket (an answer to
+    mail that could not be accepted) is keyed by (event, sequence, channel, recipient)."""
     unique = list(dict.fromkeys(r.strip() for r in recipients if r and r.strip()))
     if not unique:
         return

@@ -7,7 +7,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('tickets', '0003_jira_keys_and_import_ids'),
+        ('tickets', '0004_notification_without_ticket'),
     ]
 
     operations = [
