@@ -25,6 +25,7 @@ import random
 import resource
 import subprocess
 import sys
+import tempfile
 import time
 from datetime import timedelta
 from pathlib import Path
@@ -245,7 +246,7 @@ def drain(name: str, workers: int) -> dict:
     app.control.purge()
     procs, logs = [], []
     for index in range(workers):
-        log = Path(f"/tmp/bench-outage-worker-{os.getpid()}-{index}.log")
+        log = Path(tempfile.gettempdir()) / f"bench-outage-worker-{os.getpid()}-{index}.log"
         logs.append(log)
         procs.append(
             subprocess.Popen(
