@@ -620,6 +620,7 @@ class NotificationAdmin(StaffWorkMixin, admin.ModelAdmin):
         "created_at",
         "sent_at",
         "body_text",
+        "grouped_with",
     )
     readonly_fields = fields
 

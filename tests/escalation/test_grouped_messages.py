@@ -19,7 +19,7 @@ pytestmark = pytest.mark.django_db
 HOUR = timedelta(hours=1)
 
 
-def test_a_project_team_contact_hears_of_a_platform_outage_in_one_message(site):
+def test_a_project_team_contact_hears_of_a_platform_outage_in_one_message(site, admin_client):
     team = EscalationContactFactory(at=2, site=site, email="team@stmarys.example")
     tickets = [
         overdue_ticket(impact="high", site=site, title=f"Interface {i} down") for i in range(12)
@@ -47,6 +47,12 @@ def test_a_project_team_contact_hears_of_a_platform_outage_in_one_message(site):
     assert rows.count() == 12
     assert {row.status for row in rows} == {"sent"}
     assert len({row.grouped_with_id for row in rows}) == 1
+    # The ledger shows, for any of them, the message it went out in.
+    lead = rows.first().grouped_with
+    assert lead.body_text == message.body
+    other = rows.exclude(pk=lead.pk).first()
+    page = admin_client.get(f"/admin/tickets/notification/{other.pk}/change/").content.decode()
+    assert f"/admin/tickets/notification/{lead.pk}/change/" in page
 
 
 def test_a_single_escalation_keeps_its_own_message(site):
