@@ -2,7 +2,12 @@
 
 from tickets.models import Ticket
 
-from .services import escalation_resume, escalation_start, escalation_stop
+from .services import (
+    escalation_resume,
+    escalation_start,
+    escalation_stop,
+    escalation_stop_many,
+)
 
 
 def on_responses_breached(sender, *, tickets: list[Ticket], **kwargs) -> None:
@@ -11,6 +16,10 @@ def on_responses_breached(sender, *, tickets: list[Ticket], **kwargs) -> None:
 
 def on_first_response_recorded(sender, *, ticket: Ticket, **kwargs) -> None:
     escalation_stop(ticket=ticket)
+
+
+def on_first_responses_recorded(sender, *, tickets: list[Ticket], **kwargs) -> None:
+    escalation_stop_many(tickets=tickets)
 
 
 def on_impact_or_status_changed(sender, *, ticket: Ticket, **kwargs) -> None:

@@ -9,3 +9,5 @@ from django.dispatch import Signal
 responses_breached = Signal()
 # kwargs: ticket (locked), responded_at. Sent when the first public staff reply lands.
 first_response_recorded = Signal()
+# kwargs: tickets (a list of locked tickets whose first response a broadcast reply met).
+first_responses_recorded = Signal()

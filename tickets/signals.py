@@ -18,3 +18,7 @@ status_changed = Signal()
 impact_changed = Signal()
 # kwargs: ticket, actor, before, after (user ids or None)
 assignee_changed = Signal()
+# kwargs: tickets (locked), comments (saved, one per ticket, same order), actor,
+# broadcast_id, headline. One public staff reply posted on many tickets at once (a major
+# incident's update), sent once per batch so handlers keep their queries per batch.
+replies_broadcast = Signal()
