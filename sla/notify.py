@@ -201,16 +201,18 @@ def notify_once_per_person(
             recipient__in=list(address.values()),
         ).values_list("recipient", flat=True)
     }
-    rows = []
+    # People with the same tickets get the same email: render it once per group.
+    groups: dict[tuple[int, ...], list[str]] = {}
     for key, mine in tickets_of.items():
-        if key in already:
-            continue
-        email = address[key]
-        ticket = mine[0]
+        if key not in already:
+            groups.setdefault(tuple(t.pk for t in mine), []).append(address[key])
+    rows = []
+    for emails in groups.values():
+        mine = tickets_of[emails[0].lower()]
         rows += notification_rows(
-            ticket=ticket,
+            ticket=mine[0],
             event=event,
-            recipients=[email],
+            recipients=emails,
             sequence=sequence,
             tickets=[(t.reference, t.title) for t in mine],
             **extra,

@@ -30,6 +30,7 @@ from tickets.services import ticket_history_record
 
 from . import notify
 from .clocks import WorkingTime, deadline_seconds, working_seconds
+from .columns import ticket_columns_write
 from .models import BusinessCalendar, SLAPolicy
 from .selectors import policies_for, policy_for
 from .signals import first_response_recorded, first_responses_recorded
@@ -298,7 +299,7 @@ def sla_replies_record(
         policy = policies.get((ticket.kind, ticket.impact or ""))
         if _reply_clocks_apply(ticket, now=now, policy=policy, estimate=None):
             responded.append(ticket)
-    Ticket.objects.bulk_update(tickets, REPLY_FIELDS)
+    ticket_columns_write(tickets=tickets, fields=REPLY_FIELDS)
     if responded:
         first_responses_recorded.send(sender=Ticket, tickets=responded)
     notify.notify_once_per_person(
