@@ -159,6 +159,27 @@ def test_broadcast_meets_each_first_response_and_restarts_each_cadence(declared,
         assert reply.public and reply.by_staff and reply.body == "We are restoring the gateway."
 
 
+def test_each_site_cadence_restarts_from_its_own_policy(agent, sites, pms):
+    north, south = sites
+    high = file_incident(site=north, reporter=pms[0])
+    medium = at(
+        T0,
+        services.ticket_create,
+        actor=pms[1],
+        site=south,
+        kind="incident",
+        impact="medium",
+        title="Reports slow",
+        description="-",
+    )
+    incident = mi.major_incident_create(actor=agent, title="Outage", sites=[north, south])
+    mi.major_incident_link(major_incident=incident, tickets=[high, medium], actor=agent)
+    when = T0 + datetime.timedelta(minutes=30)
+    post(incident, agent, when)
+    assert fresh(high).next_update_due_at == when + datetime.timedelta(hours=1)
+    assert fresh(medium).next_update_due_at == when + datetime.timedelta(hours=8)
+
+
 def test_each_person_hears_once_per_update_even_for_two_linked_tickets(declared, agent):
     incident, tickets = declared
     update = post(incident, agent, T0 + datetime.timedelta(minutes=30))
