@@ -166,8 +166,21 @@ def _linkable(*, major_incident: MajorIncident, tickets: list[Ticket]) -> None:
             )
 
 
-def _events(*, tickets: list[Ticket], actor: Any, action: str, changes: dict, message: str = ""):
+def _links_set(
+    *,
+    tickets: list[Ticket],
+    major_incident: MajorIncident | None,
+    actor: Any,
+    changes: dict,
+    message: str = "",
+) -> None:
+    """Point locked tickets at the major incident (or at none) and record it in each one's
+    history, in two statements."""
+    Ticket.objects.filter(pk__in=[t.pk for t in tickets]).update(
+        major_incident=major_incident, updated_at=timezone.now()
+    )
     actor = actor if getattr(actor, "pk", None) else None
+    action = TicketEvent.Action.LINKED if major_incident else TicketEvent.Action.UNLINKED
     TicketEvent.objects.bulk_create(
         TicketEvent(ticket=t, actor=actor, action=action, changes=changes, message=message)
         for t in tickets
@@ -188,13 +201,10 @@ def major_incident_link(
     locked = list(Ticket.objects.select_for_update(of=("self",)).filter(pk__in=pks).order_by("pk"))
     _linkable(major_incident=major_incident, tickets=locked)
     new = [t for t in locked if t.major_incident_id is None]
-    Ticket.objects.filter(pk__in=[t.pk for t in new]).update(
-        major_incident=major_incident, updated_at=timezone.now()
-    )
-    _events(
+    _links_set(
         tickets=new,
+        major_incident=major_incident,
         actor=actor,
-        action=TicketEvent.Action.LINKED,
         changes={"major_incident": [None, str(major_incident)]},
     )
     return len(new)
@@ -214,13 +224,10 @@ def major_incident_unlink(
         .filter(pk__in=pks, major_incident=major_incident)
         .order_by("pk")
     )
-    Ticket.objects.filter(pk__in=[t.pk for t in locked]).update(
-        major_incident=None, updated_at=timezone.now()
-    )
-    _events(
+    _links_set(
         tickets=locked,
+        major_incident=None,
         actor=actor,
-        action=TicketEvent.Action.UNLINKED,
         changes={"major_incident": [str(major_incident), None]},
         message=message,
     )

@@ -8,8 +8,8 @@ import time_machine
 from django.urls import reverse
 
 from tests.tickets.factories import ClientSiteFactory, StaffFactory
+from tests.tickets.helpers import file_incident
 from tickets import major_incidents as mi
-from tickets import services
 from tickets.models import Role
 
 from .helpers import member
@@ -19,23 +19,12 @@ pytestmark = pytest.mark.django_db
 T0 = datetime.datetime(2026, 11, 23, 14, 0, tzinfo=datetime.UTC)
 
 
-def file_incident(site, reporter, title):
-    return services.ticket_create(
-        actor=reporter,
-        site=site,
-        kind="incident",
-        impact="high",
-        title=title,
-        description="MRN 12345 cannot be admitted.",
-    )
-
-
 @pytest.fixture
 def outage(site, other_site, pm, outsider):
     with time_machine.travel(T0, tick=False):
         agent = StaffFactory()
-        mine = file_incident(site, pm, "Mercy cannot admit")
-        theirs = file_incident(other_site, outsider, "Elsewhere pharmacy down")
+        mine = file_incident(site=site, reporter=pm, title="Mercy cannot admit")
+        theirs = file_incident(site=other_site, reporter=outsider, title="Elsewhere pharmacy down")
         incident = mi.major_incident_create(
             actor=agent,
             title="EHR gateway outage",

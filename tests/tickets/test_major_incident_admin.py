@@ -8,8 +8,8 @@ import time_machine
 from django.urls import reverse
 
 from tests.tickets.factories import ClientSiteFactory, MembershipFactory, StaffFactory
+from tests.tickets.helpers import file_incident
 from tickets import major_incidents as mi
-from tickets import services
 from tickets.models import MajorIncident, Notification, Role, Status, Ticket, TicketEvent
 
 pytestmark = pytest.mark.django_db
@@ -31,17 +31,7 @@ def outage():
     tickets = []
     for site in (north, south):
         pm = MembershipFactory(site=site, role=Role.PM, user__email=f"pm@{site.slug}.example").user
-        with time_machine.travel(T0, tick=False):
-            tickets.append(
-                services.ticket_create(
-                    actor=pm,
-                    site=site,
-                    kind="incident",
-                    impact="high",
-                    title="Platform down",
-                    description="Nothing loads.",
-                )
-            )
+        tickets.append(file_incident(site=site, reporter=pm, when=T0))
     return (north, south), tickets
 
 

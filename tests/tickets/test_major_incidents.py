@@ -9,6 +9,7 @@ from django.test.utils import CaptureQueriesContext
 
 from sla.scan import sla_scan_run
 from tests.tickets.factories import ClientSiteFactory, MembershipFactory, StaffFactory
+from tests.tickets.helpers import file_incident as incident_filed
 from tickets import major_incidents as mi
 from tickets import services
 from tickets.errors import Conflict, DomainError, NotAllowed
@@ -60,16 +61,7 @@ def pms(sites):
 
 
 def file_incident(*, site, reporter, when=T0, title="Platform down"):
-    return at(
-        when,
-        services.ticket_create,
-        actor=reporter,
-        site=site,
-        kind="incident",
-        impact="high",
-        title=title,
-        description="MRN 12345 cannot be admitted.",
-    )
+    return incident_filed(site=site, reporter=reporter, when=when, title=title)
 
 
 @pytest.fixture
@@ -162,16 +154,7 @@ def test_broadcast_meets_each_first_response_and_restarts_each_cadence(declared,
 def test_each_site_cadence_restarts_from_its_own_policy(agent, sites, pms):
     north, south = sites
     high = file_incident(site=north, reporter=pms[0])
-    medium = at(
-        T0,
-        services.ticket_create,
-        actor=pms[1],
-        site=south,
-        kind="incident",
-        impact="medium",
-        title="Reports slow",
-        description="-",
-    )
+    medium = incident_filed(site=south, reporter=pms[1], impact="medium", when=T0)
     incident = mi.major_incident_create(actor=agent, title="Outage", sites=[north, south])
     mi.major_incident_link(major_incident=incident, tickets=[high, medium], actor=agent)
     when = T0 + datetime.timedelta(minutes=30)
