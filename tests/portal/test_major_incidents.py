@@ -81,3 +81,22 @@ def test_the_banner_goes_once_the_major_incident_is_resolved(client, outage, pm)
     mi.major_incident_resolve(major_incident=incident, actor=incident.lead, body="Back.")
     client.force_login(pm)
     assert "Major incident" not in client.get(reverse("dashboard")).content.decode()
+
+
+def test_the_banner_costs_the_same_queries_for_more_incidents_and_tickets(client, site, pm):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    agent = StaffFactory()
+    client.force_login(pm)
+
+    def declare_with(count):
+        incident = mi.major_incident_create(actor=agent, title="Outage", sites=[site])
+        tickets = [file_incident(site=site, reporter=pm) for _ in range(count)]
+        mi.major_incident_link(major_incident=incident, tickets=tickets, actor=agent)
+        mi.major_incident_update_post(major_incident=incident, author=agent, body="Update.")
+        with CaptureQueriesContext(connection) as captured:
+            assert client.get(reverse("dashboard")).status_code == 200
+        return len(captured)
+
+    assert declare_with(1) == declare_with(4)
