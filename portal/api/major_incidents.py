@@ -22,14 +22,13 @@ from tickets.models import (
     Impact,
     MajorIncident,
     MajorIncidentUpdate,
-    SLAState,
     Ticket,
 )
 from tickets.selectors import is_staff, tickets_visible_to
 
 from . import docs
 from .idempotency import idempotent
-from .serializers import NoNulCharField, StrictBooleanField
+from .serializers import NoNulCharField, SLASerializer, StrictBooleanField
 
 User = get_user_model()
 
@@ -43,21 +42,11 @@ class IsStaff(permissions.BasePermission):
 
 class LinkedTicketSerializer(serializers.ModelSerializer):
     site = serializers.SlugRelatedField(slug_field="slug", read_only=True)
-    sla_state = serializers.ChoiceField(choices=SLAState.choices, read_only=True)
+    sla = SLASerializer(source="*", read_only=True)
 
     class Meta:
         model = Ticket
-        fields = [
-            "reference",
-            "site",
-            "status",
-            "title",
-            "sla_state",
-            "response_due_at",
-            "responded_at",
-            "next_update_due_at",
-            "escalation_level",
-        ]
+        fields = ["reference", "site", "status", "title", "sla"]
         read_only_fields = fields
 
 
@@ -195,11 +184,16 @@ EXAMPLE = {
             "site": "st-marys",
             "status": "in_progress",
             "title": "Cannot admit patients",
-            "sla_state": "met",
-            "response_due_at": "2026-11-25T15:00:00Z",
-            "responded_at": "2026-11-25T14:30:00Z",
-            "next_update_due_at": "2026-11-25T15:30:00Z",
-            "escalation_level": 1,
+            "sla": {
+                "state": "met",
+                "response_due_at": "2026-11-25T15:00:00Z",
+                "responded_at": "2026-11-25T14:30:00Z",
+                "response_breached": False,
+                "response_breached_at": None,
+                "next_update_due_at": "2026-11-25T15:30:00Z",
+                "estimated_resolution_at": None,
+                "escalation_level": 1,
+            },
         }
     ],
     "updates": [
