@@ -3,6 +3,7 @@
 from tickets.models import Ticket
 
 from .services import (
+    escalation_import_schedule,
     escalation_resume,
     escalation_start,
     escalation_stop,
@@ -24,3 +25,7 @@ def on_first_responses_recorded(sender, *, tickets: list[Ticket], **kwargs) -> N
 
 def on_impact_or_status_changed(sender, *, ticket: Ticket, **kwargs) -> None:
     escalation_resume(ticket=ticket)
+
+
+def on_imported_breaches_owed(sender, *, tickets: list[Ticket], owed: list[Ticket], now, **kwargs):
+    escalation_import_schedule(tickets=tickets, owed=owed, now=now)

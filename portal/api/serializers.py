@@ -72,6 +72,7 @@ class TicketSerializer(serializers.ModelSerializer):
             "updated_at",
             "resolved_at",
             "closed_at",
+            "jira_key",
             "sla",
             "major_incident",
         ]
