@@ -395,6 +395,10 @@ SPECTACULAR_SETTINGS.update(
         "SERVE_INCLUDE_SCHEMA": False,
         # No validator badge: Swagger UI would fetch it from another host (air-gapped sites).
         "SWAGGER_UI_SETTINGS": {"deepLinking": True, "validatorUrl": None},
+        "ENUM_NAME_OVERRIDES": {
+            "StatusEnum": "tickets.models.Status",
+            "MajorIncidentStatusEnum": "tickets.models.MajorIncident.Status",
+        },
     }
 )
 

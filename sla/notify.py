@@ -13,7 +13,7 @@ from django.conf import settings
 from django.template.loader import render_to_string
 
 from tickets.models import Impact, Kind, Notification, Status, Ticket
-from tickets.outbox import notifications_enqueue, renderer_register
+from tickets.outbox import notifications_enqueue, notifications_enqueue_rows, renderer_register
 from tickets.selectors import site_contact_emails
 
 from .models import SLAPolicy
@@ -31,6 +31,7 @@ SUBJECTS = {
     Event.UPDATE_DUE_SOON: "[{reference}] Client update due {next_update_due}: {title}",
     Event.RESPONSE_AT_RISK: "[{reference}] First response at risk, due {response_due}: {title}",
     Event.RESPONSE_BREACHED: "[{reference}] First response missed (due {response_due}): {title}",
+    Event.MAJOR_INCIDENT_UPDATE: "[{reference}] Major incident update: {headline}",
 }
 
 
@@ -196,3 +197,50 @@ def email_render_row(notification: Notification) -> tuple[str, str, str]:
 def renderers_register() -> None:
     for event in SUBJECTS:
         renderer_register(event, email_render_row)
+
+
+def notify_once_per_person(
+    *,
+    tickets: list[Ticket],
+    event: str,
+    sequence: int,
+    site_emails: dict[int, list[str]],
+    **extra: Any,
+) -> int:
+    """One email per distinct person for one event that reached many tickets (a major
+    incident's update), filed in the ledger under that person's first ticket. A person
+    already written for this event and sequence (an earlier batch) is skipped, so each hears
+    once; the email lists their tickets. Returns how many rows were written."""
+    tickets_of: dict[str, list[Ticket]] = {}
+    address: dict[str, str] = {}
+    for ticket in tickets:
+        for email in client_recipients(ticket, site_emails=site_emails.get(ticket.site_id, [])):
+            tickets_of.setdefault(email.lower(), []).append(ticket)
+            address.setdefault(email.lower(), email)
+    already = {
+        email.lower()
+        for email in Notification.objects.filter(
+            event=event,
+            sequence=sequence,
+            channel=Notification.Channel.EMAIL,
+            recipient__in=list(address.values()),
+        ).values_list("recipient", flat=True)
+    }
+    # People with the same tickets get the same email: render it once per group.
+    groups: dict[tuple[int, ...], list[str]] = {}
+    for key, mine in tickets_of.items():
+        if key not in already:
+            groups.setdefault(tuple(t.pk for t in mine), []).append(address[key])
+    rows = []
+    for emails in groups.values():
+        mine = tickets_of[emails[0].lower()]
+        rows += notification_rows(
+            ticket=mine[0],
+            event=event,
+            recipients=emails,
+            sequence=sequence,
+            tickets=[(t.reference, t.title) for t in mine],
+            **extra,
+        )
+    notifications_enqueue_rows(rows=rows)
+    return len(rows)

@@ -17,8 +17,9 @@ from django.db import transaction
 from django.utils import timezone
 
 from tickets.bulk import rows_insert, rows_update
-from tickets.models import FILING_ROLES, Kind, Notification, SiteMembership, Ticket, TicketEvent
+from tickets.models import Kind, Notification, Ticket, TicketEvent
 from tickets.outbox import notifications_enqueue_rows
+from tickets.selectors import site_contact_emails_by_site
 
 from . import notify
 from .models import ScanRun, SLAPolicy
@@ -61,18 +62,7 @@ def step_register(name: str, step: Step) -> None:
 
 def _site_emails(tickets: list[Ticket]) -> dict[int, list[str]]:
     """pm and it emails per site, for every site in the batch, in one query."""
-    emails: dict[int, list[str]] = {}
-    rows = (
-        SiteMembership.objects.filter(
-            site_id__in={t.site_id for t in tickets}, role__in=FILING_ROLES, user__is_active=True
-        )
-        .exclude(user__email="")
-        .order_by("site_id", "user__email")
-        .values_list("site_id", "user__email")
-    )
-    for site_id, email in rows:
-        emails.setdefault(site_id, []).append(email)
-    return emails
+    return site_contact_emails_by_site(site_ids={t.site_id for t in tickets})
 
 
 def _ticket_scan(

@@ -24,12 +24,14 @@ from sla.selectors import policy_for
 
 from . import services
 from .errors import DomainError
+from .major_incidents import major_incident_link
 from .models import (
     OPEN_STATUSES,
     Attachment,
     ClientSite,
     Comment,
     Kind,
+    MajorIncident,
     Notification,
     SiteMembership,
     SLAState,
@@ -231,6 +233,11 @@ class TicketActionForm(helpers.ActionForm):
     status = forms.ChoiceField(
         choices=[("", "---------"), *Status.choices], required=False, label="Status"
     )
+    major_incident = forms.ModelChoiceField(
+        queryset=MajorIncident.objects.exclude(status=MajorIncident.Status.RESOLVED),
+        required=False,
+        label="Major incident",
+    )
 
 
 class QueueFilter(admin.SimpleListFilter):
@@ -380,7 +387,13 @@ class TicketAdmin(StaffWorkMixin, admin.ModelAdmin):
     autocomplete_fields = ("site", "reporter", "assignee")
     list_per_page = 100
     action_form = TicketActionForm
-    actions = ("assign_to_me", "assign_to_chosen", "unassign", "change_status")
+    actions = (
+        "assign_to_me",
+        "assign_to_chosen",
+        "unassign",
+        "change_status",
+        "link_to_major_incident",
+    )
     change_form_template = "admin/tickets/ticket/change_form.html"
     inlines = (
         EscalationRecordInline,
@@ -400,6 +413,7 @@ class TicketAdmin(StaffWorkMixin, admin.ModelAdmin):
         "updated_at",
         "resolved_at",
         "closed_at",
+        "linked_major_incident",
     )
 
     class Media:
@@ -407,6 +421,13 @@ class TicketAdmin(StaffWorkMixin, admin.ModelAdmin):
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return is_staff(request.user)
+
+    @admin.display(description="Major incident")
+    def linked_major_incident(self, obj: Ticket):
+        if obj.major_incident_id is None:
+            return "-"
+        url = reverse("admin:tickets_majorincident_change", args=[obj.major_incident_id])
+        return format_html('<a href="{}">{}</a>', url, obj.major_incident)
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[Ticket]:
         return tickets_with_due(tickets_visible_to(request.user))
@@ -555,6 +576,23 @@ class TicketAdmin(StaffWorkMixin, admin.ModelAdmin):
             return
         status = form.cleaned_data["status"]
         self._bulk(request, queryset, f"Moved to {Status(status).label.lower()}", status=status)
+
+    @admin.action(description="Link to the major incident chosen in “Major incident”")
+    def link_to_major_incident(self, request, queryset):
+        form = TicketActionForm(request.POST)
+        form.fields["action"].choices = self.get_action_choices(request)
+        incident = form.cleaned_data.get("major_incident") if form.is_valid() else None
+        if incident is None:
+            self.message_user(request, "Choose the major incident in “Major incident”.", "error")
+            return
+        try:
+            done = major_incident_link(
+                major_incident=incident, tickets=queryset, actor=request.user
+            )
+        except DomainError as exc:
+            self.message_user(request, exc.message, messages.ERROR)
+            return
+        self.message_user(request, f"Linked {done} ticket(s) to {incident}.", messages.SUCCESS)
 
 
 # The notification ledger
@@ -817,3 +855,5 @@ class PortalUserAdmin(UserAdmin):
 if admin.site.is_registered(User):
     admin.site.unregister(User)
 admin.site.register(User, PortalUserAdmin)
+
+from . import admin_major_incidents  # noqa: E402, F401  (registers the major incident admin)

@@ -7,7 +7,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('tickets', '0004_notification_without_ticket'),
+        ('tickets', '0005_major_incidents'),
     ]
 
     operations = [
