@@ -23,6 +23,7 @@ from tickets.models import (
     Ticket,
     TicketEvent,
 )
+from tickets.outbox import notifications_deliver_due
 
 pytestmark = pytest.mark.django_db
 
@@ -166,6 +167,7 @@ def test_each_site_cadence_restarts_from_its_own_policy(agent, sites, pms):
 def test_each_person_hears_once_per_update_even_for_two_linked_tickets(declared, agent):
     incident, tickets = declared
     update = post(incident, agent, T0 + datetime.timedelta(minutes=30))
+    notifications_deliver_due()  # rows written in a batch are rendered when they go out
     rows = Notification.objects.filter(event=UPDATE, sequence=update.pk)
     assert sorted(rows.values_list("recipient", flat=True)) == [
         "pm@north.example",
