@@ -11,7 +11,7 @@ from django.contrib.admin.widgets import AdminSplitDateTime
 from django.contrib.auth import get_user_model
 from django.contrib.auth.admin import UserAdmin
 from django.db import transaction
-from django.db.models import F, QuerySet
+from django.db.models import CharField, F, QuerySet, Value
 from django.http import HttpRequest
 from django.urls import reverse
 from django.utils import timezone
@@ -23,6 +23,7 @@ from portal.backoffice.selectors import RUNNING_STATUSES, tickets_with_due
 from sla.selectors import policy_for
 
 from . import services
+from .clockface import when_text, zone_named
 from .errors import DomainError
 from .models import (
     OPEN_STATUSES,
@@ -37,7 +38,13 @@ from .models import (
     Ticket,
     TicketEvent,
 )
-from .selectors import is_staff, tickets_visible_to
+from .selectors import (
+    THREAD_KIND_LABELS,
+    is_staff,
+    ticket_thread,
+    tickets_visible_to,
+    viewer_zone,
+)
 
 User = get_user_model()
 
@@ -169,7 +176,7 @@ class TicketWorkForm(ServiceFormMixin, forms.ModelForm):
         label="Estimated resolution",
         required=False,
         widget=AdminSplitDateTime,
-        help_text="Goes with a public reply. Times are in UTC.",
+        help_text="Goes with a public reply.",
     )
     # What the page showed, so that a change made meanwhile by someone else (the client
     # replying, a colleague assigning) is not undone by a form that merely re-sends it.
@@ -246,6 +253,7 @@ class QueueFilter(admin.SimpleListFilter):
             ("at_risk", "At risk"),
             ("breached", "Breached"),
             ("overdue", "Past a target now"),
+            ("client_replied", "Updated by the client since our last reply"),
             ("waiting", "Waiting on client"),
             ("open", "All open"),
         ]
@@ -263,6 +271,8 @@ class QueueFilter(admin.SimpleListFilter):
             return open_tickets.filter(sla_state=SLAState.BREACHED)
         if value == "overdue":
             return queryset.filter(status__in=RUNNING_STATUSES, due_at__lt=timezone.now())
+        if value == "client_replied":
+            return open_tickets.filter(client_replied_at__isnull=False)
         if value == "waiting":
             return queryset.filter(status=Status.WAITING_ON_CLIENT)
         if value == "open":
@@ -349,14 +359,13 @@ class TicketAdmin(StaffWorkMixin, admin.ModelAdmin):
     list_display = (
         "reference",
         "sla",
-        "title",
+        "title_cell",
         "site",
-        "kind_short",
         "status",
         "assignee",
-        "created_at",
+        "updated",
     )
-    list_display_links = ("reference", "title")
+    list_display_links = ("reference", "title_cell")
     list_filter = (
         QueueFilter,
         "status",
@@ -374,9 +383,9 @@ class TicketAdmin(StaffWorkMixin, admin.ModelAdmin):
     action_form = TicketActionForm
     actions = ("assign_to_me", "assign_to_chosen", "unassign", "change_status")
     change_form_template = "admin/tickets/ticket/change_form.html"
+    # The thread is drawn by the page itself (conversation order); these are the records.
     inlines = (
         EscalationRecordInline,
-        CommentInline,
         NotificationInline,
         AttachmentInline,
         HistoryInline,
@@ -401,7 +410,27 @@ class TicketAdmin(StaffWorkMixin, admin.ModelAdmin):
         return is_staff(request.user)
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[Ticket]:
-        return tickets_with_due(tickets_visible_to(request.user))
+        # The agent's chosen zone rides along, so each row's times read in it (or in the
+        # row's site's zone when the agent chose none).
+        preferred = getattr(request, "staff_timezone", "")
+        return tickets_with_due(tickets_visible_to(request.user)).annotate(
+            viewer_timezone=Value(preferred, output_field=CharField())
+        )
+
+    def changeform_view(self, request, object_id=None, form_url="", extra_context=None):
+        # Everything on a ticket's page, the estimate field included, reads and parses in
+        # the agent's zone, or the ticket's site's zone when the agent chose none.
+        site = None
+        if object_id is not None:
+            site = ClientSite.objects.filter(tickets__pk=object_id).first()
+        zone = viewer_zone(
+            user=request.user, site=site, preferred=getattr(request, "staff_timezone", None)
+        )
+        with timezone.override(zone):
+            response = super().changeform_view(request, object_id, form_url, extra_context)
+            if hasattr(response, "render"):  # render now, while the zone is active
+                response.render()
+            return response
 
     def get_ordering(self, request: HttpRequest):
         # What is due soonest first; tickets with nothing due follow, newest first.
@@ -418,6 +447,28 @@ class TicketAdmin(StaffWorkMixin, admin.ModelAdmin):
             " sla-overdue" if overdue else "",
             phrase,
         )
+
+    @admin.display(description="Title", ordering="title")
+    def title_cell(self, obj: Ticket):
+        marker = (
+            format_html(
+                '<span class="client-replied" title="Updated by the client since our last '
+                'reply">Client replied</span> '
+            )
+            if obj.client_replied_at and obj.is_open
+            else ""
+        )
+        return format_html(
+            '{}<span class="queue-title">{}</span><span class="queue-kind">{}</span>',
+            marker,
+            obj.title,
+            self.kind_short(obj),
+        )
+
+    @admin.display(description="Updated", ordering="updated_at")
+    def updated(self, obj: Ticket) -> str:
+        zone = zone_named(getattr(obj, "viewer_timezone", "") or obj.site.timezone)
+        return when_text(obj.updated_at, zone)
 
     @admin.display(description="Kind", ordering="kind")
     def kind_short(self, obj: Ticket) -> str:
@@ -437,10 +488,13 @@ class TicketAdmin(StaffWorkMixin, admin.ModelAdmin):
         form.request = request
         if obj is not None and "estimated_resolution_at" in form.base_fields:
             field = form.base_fields["estimated_resolution_at"]
+            zone = timezone.get_current_timezone_name()
+            field.label = f"Estimated resolution ({zone})"
+            field.help_text = f"Goes with a public reply. Enter it in {zone} time."
             if self._estimate_required(obj):
                 field.help_text = (
                     "Required now: the first response to this kind of ticket must carry an "
-                    "estimated resolution time. Times are in UTC."
+                    f"estimated resolution time. Enter it in {zone} time."
                 )
         return form
 
@@ -493,9 +547,12 @@ class TicketAdmin(StaffWorkMixin, admin.ModelAdmin):
             context["sla_phrase"] = sla_phrase(state=obj.sla_state, due_at=due, now=now)
             context["sla_due_at"] = due
             context["estimate_required"] = self._estimate_required(obj)
-            context["escalations"] = list(
-                obj.events.filter(action=TicketEvent.Action.ESCALATED).select_related("actor")
-            )
+            context["thread"] = [
+                {**vars(entry), "label": THREAD_KIND_LABELS[entry.kind]}
+                for entry in ticket_thread(user=request.user, ticket=obj)
+            ]
+            context["zone_name"] = timezone.get_current_timezone_name()
+            context["staff_timezone"] = getattr(request, "staff_timezone", "")
             context["ledger_url"] = (
                 reverse("admin:tickets_notification_changelist") + f"?q={obj.reference}"
             )

@@ -28,6 +28,8 @@ from .models import (
     Status,
     Ticket,
     TicketEvent,
+    UserPreference,
+    validate_timezone,
 )
 from .outbox import notifications_requeue
 from .selectors import is_staff, membership_role
@@ -342,6 +344,7 @@ def comment_post(
             ticket=ticket, uploaded_by=author, file=file, content_type=content_type, comment=comment
         )
     signals.reply_posted.send(sender=Comment, ticket=ticket, comment=comment, actor=author)
+    _client_replied_mark(ticket=ticket, comment=comment)
 
     if staff and public and ticket.status == Status.NEW:
         _status_set(ticket=ticket, actor=author, status=Status.IN_PROGRESS)
@@ -350,6 +353,20 @@ def comment_post(
             ticket=ticket, actor=author, status=Status.IN_PROGRESS, message="The client replied."
         )
     return comment
+
+
+def _client_replied_mark(*, ticket: Ticket, comment: Comment) -> None:
+    """Keep "updated by the client since our last reply": set at the client's first reply
+    after Rx.Health's last public reply, cleared by the next public staff reply."""
+    if not comment.by_staff:
+        if ticket.client_replied_at is not None:
+            return
+        ticket.client_replied_at = comment.created_at
+    elif comment.public and ticket.client_replied_at is not None:
+        ticket.client_replied_at = None
+    else:
+        return
+    Ticket.objects.filter(pk=ticket.pk).update(client_replied_at=ticket.client_replied_at)
 
 
 def _status_set(*, ticket: Ticket, actor: Any, status: str, message: str = "") -> None:
@@ -587,3 +604,19 @@ def notifications_resend(*, notification_ids: Iterable[int], actor: Any) -> int:
     return notifications_requeue(
         notifications=Notification.objects.filter(pk__in=ids, status=Notification.Status.FAILED)
     )
+
+
+@transaction.atomic
+def user_timezone_set(*, user: Any, timezone_name: str) -> UserPreference:
+    """Choose the time zone the back office shows this person's times in ("" for each
+    ticket's site's zone)."""
+    timezone_name = clean_text(timezone_name, field="timezone", max_length=64, required=False)
+    if timezone_name:
+        try:
+            validate_timezone(timezone_name)
+        except Exception as exc:
+            raise DomainError("Choose a time zone from the list.", field="timezone") from exc
+    preference, _ = UserPreference.objects.update_or_create(
+        user=user, defaults={"timezone": timezone_name}
+    )
+    return preference

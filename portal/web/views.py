@@ -26,10 +26,13 @@ from django.utils.http import urlsafe_base64_encode
 from django.views.decorators.http import require_POST
 
 from escalation.models import EscalationLevel
+from escalation.selectors import escalation_history, escalation_panel
 from sla.models import SLAPolicy
 from sla.selectors import policy_for
 from tickets import services
 from tickets.errors import DomainError, NotAllowed
+from tickets.impact import QUESTIONS as IMPACT_QUESTIONS
+from tickets.impact import impact_table_json
 from tickets.models import (
     FILING_ROLES,
     OPEN_STATUSES,
@@ -42,12 +45,12 @@ from tickets.models import (
 )
 from tickets.selectors import (
     attachments_visible_to,
-    comments_visible_to,
     is_staff,
     membership_role,
     sites_visible_to,
     sites_where_can_file,
     ticket_get_visible,
+    ticket_thread,
     tickets_visible_to,
 )
 
@@ -239,6 +242,8 @@ def ticket_new(request: HttpRequest) -> HttpResponse:
             "form": form,
             "kinds": kinds,
             "impacts": impacts,
+            "impact_questions": IMPACT_QUESTIONS,
+            "impact_table": impact_table_json(),
             "max_mb": settings.ATTACHMENT_MAX_BYTES // (1024 * 1024),
             "allowed_types": settings.ATTACHMENT_ALLOWED_TYPES,
         },
@@ -269,7 +274,7 @@ def _ticket_page(
     status: int = 200,
 ) -> HttpResponse:
     user = request.user
-    comments = list(comments_visible_to(user=user, ticket=ticket))
+    thread = ticket_thread(user=user, ticket=ticket)
     by_comment = defaultdict(list)
     ticket_files = []
     for attachment in attachments_visible_to(user).filter(ticket=ticket).order_by("created_at"):
@@ -277,14 +282,15 @@ def _ticket_page(
             by_comment[attachment.comment_id].append(attachment)
         else:
             ticket_files.append(attachment)
-    for comment in comments:
-        comment.files = by_comment.get(comment.pk, [])
+    for entry in thread:
+        if entry.comment is not None:
+            entry.files = by_comment.get(entry.comment.pk, [])
     can_write = _can_write(user, ticket)
     level = EscalationLevel.objects.filter(number=ticket.escalation_level).first()
     now = timezone.now()
     context = {
         "ticket": ticket,
-        "comments": comments,
+        "thread": thread,
         "ticket_files": ticket_files,
         "can_write": can_write,
         "is_open": ticket.is_open,
@@ -293,13 +299,8 @@ def _ticket_page(
         "response_overdue": bool(
             ticket.response_due_at and ticket.response_due_at <= now and not ticket.responded_at
         ),
-        "can_escalate": bool(
-            can_write
-            and ticket.is_open
-            and ticket.response_due_at
-            and ticket.response_due_at <= now
-            and not ticket.responded_at
-        ),
+        "escalation": escalation_panel(ticket=ticket, user=user),
+        "escalations": list(escalation_history(ticket=ticket)),
         "reply_form": reply_form or ReplyForm(),
         "max_mb": settings.ATTACHMENT_MAX_BYTES // (1024 * 1024),
     }
@@ -308,7 +309,11 @@ def _ticket_page(
 
 @login_required
 def ticket_detail(request: HttpRequest, reference: str) -> HttpResponse:
-    return _ticket_page(request, _ticket_or_404(request, reference))
+    ticket = _ticket_or_404(request, reference)
+    if is_staff(request.user):
+        # Agents work tickets in the back office (estimate field, internal notes).
+        return redirect("admin:tickets_ticket_change", ticket.pk)
+    return _ticket_page(request, ticket)
 
 
 @login_required

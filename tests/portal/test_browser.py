@@ -142,6 +142,7 @@ def test_pm_files_a_high_incident_with_attachment_replies_and_downloads_it(
     impact = driver.find_element(By.ID, "impact-chooser")
     assert impact.is_displayed()
     # The guiding questions suggest High when the platform is down for everyone.
+    driver.find_element(By.CSS_SELECTOR, "input[name=_q_safety][value=no]").click()
     driver.find_element(By.CSS_SELECTOR, "input[name=_q_down][value=yes]").click()
     assert "Suggested: High" in driver.find_element(By.CSS_SELECTOR, ".suggestion").text
     assert driver.find_element(By.CSS_SELECTOR, "input[name=impact][value=high]").is_selected()
@@ -252,3 +253,34 @@ def test_every_field_is_labelled_and_pages_fit_a_phone(live_server, browser, ste
             assert driver.find_element("tag name", "h1").text
             footer = driver.find_element("tag name", "footer").text
             assert "(646) 969-9939" in footer
+
+
+@pytest.mark.django_db(transaction=True)
+def test_impact_helper_puts_patient_safety_first_and_never_overwrites_a_chosen_level(
+    live_server, browser, steps, site, pm
+):
+    from selenium.webdriver.common.by import By
+
+    driver = browser
+    _sign_in(driver, live_server, "pat@mercy.example")
+    driver.get(live_server.url + "/tickets/new/")
+    driver.find_element(By.CSS_SELECTOR, "label[for=id_kind_3]").click()  # incident
+    first = driver.find_elements(By.CSS_SELECTOR, "[data-impact-helper] legend")[0]
+    assert "patient care" in first.text.lower()
+    # Only 5% of users affected, but patient care is: High, and call the support line.
+    driver.find_element(By.CSS_SELECTOR, "input[name=_q_users][value=few]").click()
+    assert not driver.find_element(By.CSS_SELECTOR, "input[name=impact][value=low]").is_selected()
+    driver.find_element(By.CSS_SELECTOR, "input[name=_q_safety][value=yes]").click()
+    steps("patient-safety-yes")
+    assert driver.find_element(By.CSS_SELECTOR, "input[name=impact][value=high]").is_selected()
+    call = driver.find_element(By.CSS_SELECTOR, "[data-impact-call]")
+    assert call.is_displayed() and "(646) 969-9939" in call.text
+
+    # A level the PM picks is theirs: answering further only suggests.
+    driver.find_element(By.CSS_SELECTOR, "input[name=impact][value=medium]").click()
+    driver.find_element(By.CSS_SELECTOR, "input[name=_q_safety][value=no]").click()
+    driver.find_element(By.CSS_SELECTOR, "input[name=_q_users][value=few]").click()
+    steps("chosen-level-kept")
+    assert driver.find_element(By.CSS_SELECTOR, "input[name=impact][value=medium]").is_selected()
+    assert "Suggested: Low" in driver.find_element(By.CSS_SELECTOR, ".suggestion").text
+    assert not call.is_displayed()

@@ -264,7 +264,7 @@ def test_escalate_shows_only_when_the_response_is_overdue_for_pm_and_it(
     client.force_login(member(site, role))
     with override_settings(ROOT_URLCONF="tests.portal.escalate_urls"):
         page = client.get(reverse("ticket-detail", args=[ticket.reference])).content.decode()
-    assert (">Escalate</button>" in page) is shown
+    assert (">Escalate to level 2…</a>" in page) is shown
 
 
 @pytest.mark.django_db

@@ -149,17 +149,62 @@ def test_internal_note_is_kept_from_the_client_and_does_not_change_status(client
 
 
 def test_reply_with_estimate_records_the_estimate_in_history(client, staff, ticket):
-    work_ticket(
-        client,
-        ticket,
-        body="Fixed by Friday.",
-        estimated_resolution_at_0="2026-11-27",
-        estimated_resolution_at_1="17:00:00",
-    )
+    with time_machine.travel(NOW, tick=False):
+        work_ticket(
+            client,
+            ticket,
+            body="Fixed by Friday.",
+            estimated_resolution_at_0="2026-11-27",
+            estimated_resolution_at_1="17:00:00",
+        )
     comment = Comment.objects.get(ticket=ticket)
-    assert comment.estimated_resolution_at == datetime(2026, 11, 27, 17, 0, tzinfo=UTC)
+    # Typed in the site's zone (New York, shown beside the field): 17:00 EST is 22:00 UTC.
+    assert comment.estimated_resolution_at == datetime(2026, 11, 27, 22, 0, tzinfo=UTC)
     event = ticket.events.get(action=TicketEvent.Action.COMMENTED)
-    assert event.changes["estimated_resolution_at"][1].startswith("2026-11-27T17:00")
+    recorded = datetime.fromisoformat(event.changes["estimated_resolution_at"][1])
+    assert recorded == datetime(2026, 11, 27, 22, 0, tzinfo=UTC)
+
+
+def test_an_estimate_typed_at_15_00_reaches_the_client_as_15_00_in_the_zone_shown(
+    client, staff, ticket
+):
+    with time_machine.travel(NOW, tick=False):
+        page = client.get(change_url(ticket)).content.decode()
+        assert "Estimated resolution (America/New_York)" in page
+        work_ticket(
+            client,
+            ticket,
+            body="Done by three.",
+            estimated_resolution_at_0="2026-11-26",
+            estimated_resolution_at_1="15:00:00",
+        )
+    reply = Notification.objects.get(ticket=ticket, event=Notification.Event.PUBLIC_REPLY)
+    assert "Thu 26 Nov 2026, 15:00 EST" in reply.body_text
+
+
+def test_an_agent_with_a_time_zone_of_their_own_enters_and_reads_times_in_it(client, staff, ticket):
+    client.post(reverse("backoffice:preferences"), {"timezone": "Europe/London"})
+    with time_machine.travel(NOW, tick=False):
+        page = client.get(change_url(ticket)).content.decode()
+        assert "Estimated resolution (Europe/London)" in page
+        assert "Times in Europe/London" in page
+        work_ticket(
+            client,
+            ticket,
+            body="Done by three, London time.",
+            estimated_resolution_at_0="2026-11-26",
+            estimated_resolution_at_1="15:00:00",
+        )
+    comment = Comment.objects.get(ticket=ticket)
+    assert comment.estimated_resolution_at == datetime(2026, 11, 26, 15, 0, tzinfo=UTC)
+    reply = Notification.objects.get(ticket=ticket, event=Notification.Event.PUBLIC_REPLY)
+    assert "Thu 26 Nov 2026, 10:00 EST" in reply.body_text  # the client reads site time
+
+
+def test_an_unknown_time_zone_preference_is_refused_with_a_form_error(client, staff):
+    response = client.post(reverse("backoffice:preferences"), {"timezone": "Mars/Olympus"})
+    assert response.status_code == 400
+    assert "Select a valid choice" in response.content.decode()
 
 
 def test_status_assignee_and_impact_changes_write_history(client, staff):
@@ -440,7 +485,8 @@ def test_ticket_page_shows_the_clocks_and_the_notifications_sent(client, staff):
         )
         text = client.get(change_url(ticket)).content.decode()
     assert "breaches in 12 min" in text
-    assert "First response due" in text
+    assert "First response" in text
+    assert "due Wed 25 Nov 2026, 10:12 EST" in text
     assert "queue@rxhealth.example" in text
     assert "Escalation level" in text
 
