@@ -21,6 +21,7 @@ from tests.tickets.factories import (
     TicketFactory,
     UserFactory,
 )
+from tickets import services
 from tickets.models import (
     Comment,
     Kind,
@@ -595,3 +596,15 @@ def test_notification_ledger_uses_as_many_queries_for_300_rows_as_for_3(client, 
     small = queries()
     add(297, "b")
     assert queries() == small
+
+
+def test_the_queue_marks_and_filters_tickets_updated_by_the_client(client, staff, ticket):
+    quiet = TicketFactory(site=ticket.site, title="Nothing new here")
+    services.comment_post(ticket=ticket, author=ticket.reporter, body="Any news?")
+    url = reverse("admin:tickets_ticket_changelist")
+    page = client.get(url).content.decode()
+    assert page.count('class="client-replied"') == 1
+    filtered = client.get(url + "?queue=client_replied").content.decode()
+    assert ticket.title in filtered and quiet.title not in filtered
+    services.comment_post(ticket=ticket, author=staff, body="Here is the news.")
+    assert ticket.title not in client.get(url + "?queue=client_replied").content.decode()
