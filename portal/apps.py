@@ -10,6 +10,7 @@ class PortalConfig(AppConfig):
         from django.apps import apps
 
         from .schedule import periodic_tasks_sync
+        from .staff_roles import staff_roles_sync
         from .web import auth  # noqa: F401  (connects the failed sign-in log)
 
         # post_migrate is sent only for apps that have models, and `portal` has none: listen
@@ -18,4 +19,9 @@ class PortalConfig(AppConfig):
             periodic_tasks_sync,
             sender=apps.get_app_config("django_celery_beat"),
             dispatch_uid="portal_schedule",
+        )
+        post_migrate.connect(
+            staff_roles_sync,
+            sender=apps.get_app_config("django_celery_beat"),
+            dispatch_uid="portal_staff_roles",
         )

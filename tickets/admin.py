@@ -23,7 +23,7 @@ from portal.backoffice.selectors import RUNNING_STATUSES, tickets_with_due
 from sla.selectors import policy_for
 
 from . import services
-from .clockface import when_text, zone_named
+from .clockface import timezone_choices, when_text, zone_named
 from .errors import DomainError
 from .models import (
     OPEN_STATUSES,
@@ -452,8 +452,8 @@ class TicketAdmin(StaffWorkMixin, admin.ModelAdmin):
     def title_cell(self, obj: Ticket):
         marker = (
             format_html(
-                '<span class="client-replied" title="Updated by the client since our last '
-                'reply">Client replied</span> '
+                '<span class="client-replied" title="{}">Client replied</span> ',
+                "Updated by the client since our last reply",
             )
             if obj.client_replied_at and obj.is_open
             else ""
@@ -639,15 +639,15 @@ class EventFilter(admin.SimpleListFilter):
 class NotificationAdmin(StaffWorkMixin, admin.ModelAdmin):
     """Every message the portal sent or tried to send. Read-only; failed rows can be resent."""
 
+    # Status and the last error first: a failed row must stand out at 1366 px.
     list_display = (
-        "created_at",
+        "status_badge",
         "ticket_link",
         "event_label",
-        "channel",
         "recipient",
-        "status_badge",
-        "attempts",
         "error_short",
+        "attempts",
+        "created_at",
         "sent_at",
     )
     list_filter = ("status", EventFilter, SiteFilter, "channel")
@@ -792,8 +792,19 @@ class MembershipInline(admin.TabularInline):
         return super().get_queryset(request).select_related("user")
 
 
+class ClientSiteForm(forms.ModelForm):
+    timezone = forms.ChoiceField(
+        choices=timezone_choices, help_text="Times in the portal and emails read in this zone."
+    )
+
+    class Meta:
+        model = ClientSite
+        fields = "__all__"
+
+
 @admin.register(ClientSite)
 class ClientSiteAdmin(admin.ModelAdmin):
+    form = ClientSiteForm
     list_display = ("name", "slug", "timezone", "is_active", "created_at")
     list_filter = ("is_active",)
     search_fields = ("name", "slug")
@@ -813,6 +824,12 @@ class ClientSiteAdmin(admin.ModelAdmin):
 
     def has_module_permission(self, request: HttpRequest) -> bool:
         return is_staff(request.user) or super().has_module_permission(request)
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        # A site with tickets is history: deactivate it instead.
+        if obj is not None and obj.tickets.exists():
+            return False
+        return super().has_delete_permission(request, obj)
 
     def get_inlines(self, request: HttpRequest, obj: Any = None):
         # Members are added on the site's page once the site exists.

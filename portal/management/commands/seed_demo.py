@@ -6,13 +6,14 @@ from typing import Any
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
-from django.contrib.auth.models import Group, Permission
+from django.contrib.auth.models import Group
 from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
-from django.db.models import Q
 from django.utils import timezone
 
 from escalation.models import EscalationContact, EscalationLevel
+from portal import staff_roles
+from portal.staff_roles import staff_roles_sync
 from tickets.models import ClientSite, Role, Status, Ticket
 from tickets.services import (
     comment_post,
@@ -25,7 +26,6 @@ from tickets.services import (
 User = get_user_model()
 
 DEMO_PASSWORD = "rx-demo-portal"  # noqa: S105 (a demo login, printed on purpose)
-AGENTS_GROUP = "Support agents"
 
 SITES = [
     {
@@ -149,7 +149,7 @@ class Command(BaseCommand):
             )
         created: dict[str, int] = {"sites": 0, "users": 0, "contacts": 0, "tickets": 0}
         with transaction.atomic():
-            agents = self._agents_group()
+            agents = self._group(staff_roles.AGENT)
             admin = self._user("admin", "Avery", "Morgan", "rxhealth.example", created, staff=True)
             if not admin.is_superuser:
                 admin.is_superuser = True
@@ -173,15 +173,9 @@ class Command(BaseCommand):
             created["tickets"] += self._ticket(spec, sites, agent)
         self._print_logins(created)
 
-    def _agents_group(self) -> Group:
-        group, _ = Group.objects.get_or_create(name=AGENTS_GROUP)
-        perms = Permission.objects.filter(
-            Q(content_type__app_label="tickets")
-            | Q(content_type__app_label__in=["sla", "escalation"], codename__startswith="view_")
-            | Q(content_type__app_label="django_celery_beat", codename__startswith="view_")
-        )
-        group.permissions.add(*perms)
-        return group
+    def _group(self, name: str) -> Group:
+        staff_roles_sync()  # the groups exist after migrate; this keeps them true
+        return Group.objects.get(name=name)
 
     def _user(
         self, username: str, first: str, last: str, domain: str, created: dict, staff: bool = False
