@@ -173,6 +173,9 @@ except ImproperlyConfigured as exc:
         f"EMAIL_URL is not valid ({exc}): use smtp://user:password@host:587, "
         "smtp+tls://..., smtp+ssl://..., or consolemail:// (the default)."
     ) from None
+if not env.str("EMAIL_URL", default=""):
+    # Unset: one console line per email (the full message is in the notification ledger).
+    EMAIL_BACKEND = "portal.mail.OneLineConsoleBackend"
 DEFAULT_FROM_EMAIL = env.str(
     "DEFAULT_FROM_EMAIL", default="Rx.Health Support <support@rxhealth.example>"
 )
