@@ -15,7 +15,7 @@ from django.contrib.auth.tokens import default_token_generator
 from django.core.exceptions import PermissionDenied
 from django.core.mail import EmailMultiAlternatives
 from django.core.paginator import Paginator
-from django.db.models import Q
+from django.db.models import Case, F, Q, Value, When
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.template.loader import render_to_string
@@ -27,6 +27,7 @@ from django.views.decorators.http import require_POST
 
 from escalation.models import EscalationLevel
 from escalation.selectors import escalation_history, escalation_panel
+from portal.backoffice.selectors import tickets_with_due
 from sla.models import SLAPolicy
 from sla.selectors import policy_for
 from tickets import services
@@ -156,13 +157,22 @@ def dashboard(request: HttpRequest) -> HttpResponse:
         tickets = tickets.filter(site__slug=f["site"])
     if f["q"]:
         tickets = tickets.filter(Q(reference__iexact=f["q"]) | Q(title__icontains=f["q"]))
-    page = Paginator(tickets.order_by("-created_at", "-id"), settings.PORTAL_DASHBOARD_PAGE_SIZE)
+    # What needs the client first: tickets waiting on them, then open ones by time to breach.
+    tickets = tickets_with_due(tickets).annotate(
+        attention=Case(
+            When(status=Status.WAITING_ON_CLIENT, then=Value(0)),
+            When(status__in=OPEN_STATUSES, then=Value(1)),
+            default=Value(2),
+        )
+    )
+    ordering = ["attention", F("due_at").asc(nulls_last=True), "-created_at", "-id"]
+    page = Paginator(tickets.order_by(*ordering), settings.PORTAL_DASHBOARD_PAGE_SIZE)
     page = page.get_page(request.GET.get("page"))
     high_open = list(
         tickets_visible_to(user)
         .filter(kind=Kind.INCIDENT, impact=Impact.HIGH, status__in=OPEN_STATUSES)
         .order_by("-created_at")
-        .values_list("reference", "title")[:5]
+        .values_list("reference", "title", "status")[:5]
     )
     query = request.GET.copy()
     query.pop("page", None)
@@ -175,6 +185,7 @@ def dashboard(request: HttpRequest) -> HttpResponse:
             "filters": f,
             "query": query.urlencode(),
             "high_open": high_open,
+            "high_waiting_on_client": any(s == Status.WAITING_ON_CLIENT for _, _, s in high_open),
             "multi_site": len(sites) > 1,
             "can_file": sites_where_can_file(user).exists(),
         },
@@ -291,6 +302,8 @@ def _ticket_page(
     context = {
         "ticket": ticket,
         "thread": thread,
+        # What "waiting on you" waits for: Rx.Health's latest public reply.
+        "question": next((e for e in reversed(thread) if e.kind == "staff"), None),
         "ticket_files": ticket_files,
         "can_write": can_write,
         "is_open": ticket.is_open,

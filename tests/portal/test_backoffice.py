@@ -38,8 +38,9 @@ def test_sla_phrase_says_breaches_in_before_and_overdue_after_the_target():
     assert sla_phrase(state="breached", due_at=due, now=due + timedelta(minutes=65)) == (
         "overdue 1 h 05 min"
     )
-    assert sla_phrase(state="met", due_at=None, now=NOW) == "met"
-    assert sla_phrase(state="paused", due_at=due, now=NOW) == "paused"
+    # The badge already says "Met" or "Paused": no "Met met", and no countdown while paused.
+    assert sla_phrase(state="met", due_at=None, now=NOW) == ""
+    assert sla_phrase(state="paused", due_at=due, now=NOW) == ""
 
 
 def test_sla_phrase_after_the_first_response_speaks_of_the_next_client_update():
