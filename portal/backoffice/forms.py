@@ -22,10 +22,9 @@ class MonthForm(forms.Form):
         return int(match[1]), int(match[2])
 
 
-def previous_month() -> str:
-    today = timezone.now().date().replace(day=1)
-    year, month = (today.year - 1, 12) if today.month == 1 else (today.year, today.month - 1)
-    return f"{year:04d}-{month:02d}"
+def current_month() -> str:
+    """This month so far, as YYYY-MM: what a report opens on."""
+    return f"{timezone.now():%Y-%m}"
 
 
 class ReportForm(MonthForm):

@@ -15,7 +15,7 @@ from tickets.selectors import sites_visible_to, tickets_visible_to, user_timezon
 from tickets.services import user_timezone_set
 
 from .formatting import duration_short, sla_phrase
-from .forms import PreferencesForm, ReportForm, previous_month
+from .forms import PreferencesForm, ReportForm, current_month
 from .report_render import report_charts, report_csv
 from .selectors import dashboard_get, sla_report_get
 
@@ -68,8 +68,8 @@ def sla_report(request: HttpRequest) -> HttpResponse:
         first = (
             sites_visible_to(request.user).order_by("name").values_list("slug", flat=True).first()
         )
-        data = {"site": first, "month": previous_month()} if first else None
-    form = ReportForm(data, initial={"month": previous_month()})
+        data = {"site": first, "month": current_month()} if first else None
+    form = ReportForm(data, initial={"month": current_month()})
     report = None
     context = {**admin.site.each_context(request), "title": "SLA compliance report", "form": form}
     if form.is_bound and form.is_valid():

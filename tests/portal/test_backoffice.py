@@ -353,8 +353,8 @@ def test_site_pm_sees_the_report_of_their_own_site(client, october):
     assert csv_response["Content-Type"].startswith("text/csv")
 
 
-def test_report_pages_show_last_months_report_without_being_asked(client, staff_client, october):
-    with time_machine.travel(datetime(2026, 11, 20, 12, 0, tzinfo=UTC), tick=False):
+def test_report_pages_open_on_the_current_month_so_far(client, staff_client, october):
+    with time_machine.travel(datetime(2026, 10, 31, 20, 0, tzinfo=UTC), tick=False):
         staff = staff_client.get(reverse("backoffice:sla-report"))
         client.force_login(_member(october, "pm"))
         portal = client.get(reverse("site-sla-report", args=[october.slug]))
@@ -379,3 +379,15 @@ def test_site_report_with_a_bad_month_shows_the_error(client, october):
     assert response.status_code == 200
     assert response.context["report"] is None
     assert "Give the month as YYYY-MM" in response.content.decode()
+
+
+def test_a_month_without_tickets_says_so_and_pms_find_the_report_in_the_navigation(
+    client, october
+):
+    with time_machine.travel(datetime(2027, 3, 5, 12, 0, tzinfo=UTC), tick=False):
+        client.force_login(_member(october, "pm"))
+        dashboard = client.get(reverse("dashboard")).content.decode()
+        page = client.get(reverse("site-sla-report", args=[october.slug])).content.decode()
+    assert reverse("site-sla-report", args=[october.slug]) in dashboard
+    assert "March 2027" in page
+    assert "nothing to measure yet" in page
