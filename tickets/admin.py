@@ -32,6 +32,7 @@ from .models import (
     Comment,
     Kind,
     Notification,
+    Role,
     SiteMembership,
     SLAState,
     Status,
@@ -41,6 +42,8 @@ from .models import (
 from .selectors import (
     THREAD_KIND_LABELS,
     is_staff,
+    membership_role,
+    person_name,
     ticket_thread,
     tickets_visible_to,
     viewer_zone,
@@ -362,7 +365,7 @@ class TicketAdmin(StaffWorkMixin, admin.ModelAdmin):
         "title_cell",
         "site",
         "status",
-        "assignee",
+        "assignee_name",
         "updated",
     )
     list_display_links = ("reference", "title_cell")
@@ -390,17 +393,13 @@ class TicketAdmin(StaffWorkMixin, admin.ModelAdmin):
         AttachmentInline,
         HistoryInline,
     )
+    # The page's heading carries the reference and title; the clocks panel the dates.
     readonly_on_change = (
-        "reference",
         "site",
-        "reporter",
+        "reporter_text",
         "kind",
-        "title",
         "description_text",
         "created_at",
-        "updated_at",
-        "resolved_at",
-        "closed_at",
     )
 
     class Media:
@@ -408,6 +407,11 @@ class TicketAdmin(StaffWorkMixin, admin.ModelAdmin):
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return is_staff(request.user)
+
+    def changelist_view(self, request, extra_context=None):
+        # The queue needs the whole width at 1366 px: no navigation sidebar beside it.
+        extra_context = {"is_nav_sidebar_enabled": False, **(extra_context or {})}
+        return super().changelist_view(request, extra_context)
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[Ticket]:
         # The agent's chosen zone rides along, so each row's times read in it (or in the
@@ -465,6 +469,10 @@ class TicketAdmin(StaffWorkMixin, admin.ModelAdmin):
             self.kind_short(obj),
         )
 
+    @admin.display(description="Assignee", ordering="assignee__first_name")
+    def assignee_name(self, obj: Ticket) -> str:
+        return person_name(obj.assignee) if obj.assignee else "Unassigned"
+
     @admin.display(description="Updated", ordering="updated_at")
     def updated(self, obj: Ticket) -> str:
         zone = zone_named(getattr(obj, "viewer_timezone", "") or obj.site.timezone)
@@ -475,6 +483,12 @@ class TicketAdmin(StaffWorkMixin, admin.ModelAdmin):
         if obj.kind == Kind.INCIDENT:
             return f"Incident, {obj.get_impact_display().lower()}"
         return KIND_SHORT.get(obj.kind, obj.kind)
+
+    @admin.display(description="Reporter")
+    def reporter_text(self, obj: Ticket) -> str:
+        role = membership_role(user=obj.reporter, site=obj.site)
+        role_label = Role(role).label if role else "not a member any more"
+        return f"{person_name(obj.reporter)} ({role_label}, {obj.site.name}) · {obj.reporter.email}"
 
     @admin.display(description="Description")
     def description_text(self, obj: Ticket):
@@ -681,6 +695,10 @@ class NotificationAdmin(StaffWorkMixin, admin.ModelAdmin):
     def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False
 
+    def changelist_view(self, request, extra_context=None):
+        extra_context = {"is_nav_sidebar_enabled": False, **(extra_context or {})}
+        return super().changelist_view(request, extra_context)
+
     def get_queryset(self, request: HttpRequest):
         return Notification.objects.filter(ticket__in=tickets_visible_to(request.user))
 
@@ -799,7 +817,7 @@ class ClientSiteForm(forms.ModelForm):
 
     class Meta:
         model = ClientSite
-        fields = "__all__"
+        fields = ["name", "slug", "timezone", "is_active"]
 
 
 @admin.register(ClientSite)

@@ -381,9 +381,7 @@ def test_site_report_with_a_bad_month_shows_the_error(client, october):
     assert "Give the month as YYYY-MM" in response.content.decode()
 
 
-def test_a_month_without_tickets_says_so_and_pms_find_the_report_in_the_navigation(
-    client, october
-):
+def test_a_month_without_tickets_says_so_and_pms_find_the_report_in_the_navigation(client, october):
     with time_machine.travel(datetime(2027, 3, 5, 12, 0, tzinfo=UTC), tick=False):
         client.force_login(_member(october, "pm"))
         dashboard = client.get(reverse("dashboard")).content.decode()
