@@ -318,7 +318,7 @@ class HistoryInline(ReadOnlyInline):
 
     @admin.display(description="Who")
     def actor_name(self, obj: TicketEvent) -> str:
-        return str(obj.actor) if obj.actor else "System"
+        return person_name(obj.actor)
 
     @admin.display(description="Changes")
     def changes_text(self, obj: TicketEvent) -> str:

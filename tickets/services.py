@@ -152,11 +152,9 @@ def _validate_upload(file: UploadedFile) -> str:
                 except UnicodeDecodeError:
                     content_type = "application/octet-stream"
     if content_type not in settings.ATTACHMENT_ALLOWED_TYPES:
-        what = (
-            "this kind of file is"
-            if content_type == "application/octet-stream"
-            else f"files of type {content_type} are"
-        )
+        # Plain words, never a MIME type: ".EXE files are not accepted".
+        extension = name.rsplit(".", 1)[-1].upper() if "." in name else ""
+        what = f".{extension} files are" if extension else "this kind of file is"
         raise DomainError(
             f"{name}: {what} not accepted. Attach PDF, images, text or log files, CSV, "
             "ZIP, Word or Excel documents.",
@@ -537,12 +535,14 @@ def _keep_one_pm(*, site: ClientSite, leaving: SiteMembership) -> None:
 
 @transaction.atomic
 def membership_invite(
-    *, site: ClientSite, email: str, role: str, actor: Any
+    *, site: ClientSite, email: str, role: str, actor: Any, name: str = ""
 ) -> tuple[SiteMembership, bool]:
     """Give the person with this email a role at the site (pm only), creating their account
-    without a password when they have none. Returns the membership and whether it is new."""
+    (named `name`) without a password when they have none. Returns the membership and
+    whether it is new."""
     _require_site_manager(actor=actor, site=site)
     email = clean_text(email, field="email", max_length=254).lower()
+    first, _, last = clean_text(name, field="name", max_length=150, required=False).partition(" ")
     if role not in Role.values:
         raise DomainError(f"Choose one of: {', '.join(Role.values)}.", field="role")
     matches = list(User.objects.filter(email__iexact=email)[:2])
@@ -564,7 +564,7 @@ def membership_invite(
                 while User.objects.filter(username=username).exists():
                     n += 1
                     username = f"{email[: 150 - len(str(n)) - 1]}-{n}"
-                user = User(username=username, email=email)
+                user = User(username=username, email=email, first_name=first, last_name=last)
                 user.set_unusable_password()
                 user.save()
             membership = SiteMembership.objects.create(site=site, user=user, role=role)

@@ -487,6 +487,7 @@ def member_invite(request: HttpRequest, slug: str) -> HttpResponse:
                 email=form.cleaned_data["email"],
                 role=form.cleaned_data["role"],
                 actor=request.user,
+                name=form.cleaned_data["name"],
             )
         except NotAllowed as exc:
             raise PermissionDenied(exc.message) from exc

@@ -95,7 +95,7 @@ def test_non_incident_filed_with_an_impact_left_checked_drops_the_impact(client,
         ({"site": "not-a-number"}, "Select a valid choice"),
         (
             {"attachments": [SimpleUploadedFile("run.exe", b"MZ\x90\x00" + b"\x00" * 64)]},
-            "are not accepted",
+            "run.exe: .EXE files are not accepted",
         ),
         ({"attachments": [SimpleUploadedFile("empty.txt", b"")]}, "empty"),
     ],
