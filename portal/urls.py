@@ -4,6 +4,8 @@ from django.urls import include, path
 from .health import healthz
 from .web.reports import site_sla_report
 
+handler500 = "portal.errors.server_error"
+
 admin.site.site_header = "Rx.Health support"
 admin.site.site_title = "Rx.Health support"
 admin.site.index_title = "Support back office"

@@ -379,7 +379,7 @@ class TicketAdmin(StaffWorkMixin, admin.ModelAdmin):
         ("assignee", admin.RelatedOnlyFieldListFilter),
     )
     list_select_related = ("site", "assignee")
-    search_fields = ("reference", "title")
+    search_fields = ("reference", "=jira_key", "title")
     date_hierarchy = "created_at"
     autocomplete_fields = ("site", "reporter", "assignee")
     list_per_page = 100

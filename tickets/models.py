@@ -144,6 +144,10 @@ class Ticket(models.Model):
     closed_at = models.DateTimeField(null=True, blank=True)
     # The client's first reply since Rx.Health's last public reply; null once staff answered.
     client_replied_at = models.DateTimeField(null=True, blank=True)
+    # Moved in from JIRA: the key (old links and emails name it) and a digest of what
+    # was imported, so a second import updates only what changed there.
+    jira_key = models.CharField(max_length=40, unique=True, null=True, blank=True, editable=False)
+    jira_digest = models.CharField(max_length=64, blank=True, editable=False)
 
     # SLA clocks: written only by sla.services.
     sla_state = models.CharField(
@@ -244,6 +248,8 @@ class Comment(models.Model):
     by_staff = models.BooleanField(default=False)
     estimated_resolution_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
+    # The JIRA comment id when imported (blank otherwise): a second import updates, never adds.
+    jira_id = models.CharField(max_length=40, blank=True, default="", editable=False)
 
     class Meta:
         ordering = ["created_at", "id"]
@@ -276,6 +282,8 @@ class Attachment(models.Model):
     content_type = models.CharField(max_length=100)
     size = models.PositiveBigIntegerField()
     created_at = models.DateTimeField(auto_now_add=True)
+    # The JIRA attachment id when imported (blank otherwise).
+    jira_id = models.CharField(max_length=40, blank=True, default="", editable=False)
 
     class Meta:
         ordering = ["created_at", "id"]
@@ -298,6 +306,8 @@ class TicketEvent(models.Model):
         ESTIMATE_SET = "estimate_set", "Estimated resolution set"
         SLA = "sla", "SLA"
         ESCALATED = "escalated", "Escalated"
+        IMPORTED = "imported", "Imported from JIRA"
+        JIRA_HISTORY = "jira_history", "Changed in JIRA"
 
     ticket = models.ForeignKey(Ticket, on_delete=models.CASCADE, related_name="events")
     actor = models.ForeignKey(
@@ -313,6 +323,8 @@ class TicketEvent(models.Model):
     changes = models.JSONField(default=dict, blank=True)
     message = models.CharField(max_length=500, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
+    # The JIRA changelog entry this came from when imported (blank otherwise).
+    jira_id = models.CharField(max_length=40, blank=True, default="", editable=False)
 
     class Meta:
         ordering = ["created_at", "id"]

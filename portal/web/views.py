@@ -15,7 +15,7 @@ from django.contrib.auth.tokens import default_token_generator
 from django.core.exceptions import PermissionDenied
 from django.core.mail import EmailMultiAlternatives
 from django.core.paginator import Paginator
-from django.db.models import Case, F, Q, Value, When
+from django.db.models import Case, F, Value, When
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.template.loader import render_to_string
@@ -52,6 +52,7 @@ from tickets.selectors import (
     sites_where_can_file,
     ticket_get_visible,
     ticket_thread,
+    tickets_search,
     tickets_visible_to,
 )
 
@@ -156,7 +157,7 @@ def dashboard(request: HttpRequest) -> HttpResponse:
     if f["site"]:
         tickets = tickets.filter(site__slug=f["site"])
     if f["q"]:
-        tickets = tickets.filter(Q(reference__iexact=f["q"]) | Q(title__icontains=f["q"]))
+        tickets = tickets_search(tickets, term=f["q"])
     # What needs the client first: tickets waiting on them, then open ones by time to breach.
     tickets = tickets_with_due(tickets).annotate(
         attention=Case(

@@ -9,7 +9,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('tickets', '0002_sla_clock_columns'),
+        ('tickets', '0003_jira_keys_and_import_ids'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
