@@ -408,6 +408,7 @@ def test_the_queue_shows_its_columns_at_1366_by_900_and_back_office_pages_fit_a_
 
     driver.set_window_size(390, 900)
     for name, path in {
+        "admin-home": "/admin/",
         "ticket": f"/admin/tickets/ticket/{ticket.pk}/change/",
         "staff-dashboard": "/staff/",
         "preferences": "/staff/preferences/",
