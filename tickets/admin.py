@@ -29,7 +29,6 @@ from .models import (
     OPEN_STATUSES,
     Attachment,
     ClientSite,
-    Comment,
     Kind,
     Notification,
     Role,
@@ -281,22 +280,6 @@ class QueueFilter(admin.SimpleListFilter):
         if value == "open":
             return open_tickets
         return queryset
-
-
-class CommentInline(ReadOnlyInline):
-    model = Comment
-    fields = ("created_at", "author", "visibility", "body", "estimated_resolution_at")
-    verbose_name = "reply or note"
-    verbose_name_plural = "Thread (replies and internal notes)"
-
-    def get_queryset(self, request):
-        return super().get_queryset(request).select_related("author")
-
-    @admin.display(description="Visibility")
-    def visibility(self, obj: Comment) -> str:
-        if not obj.public:
-            return "Internal note"
-        return "Staff reply" if obj.by_staff else "Client"
 
 
 class AttachmentInline(ReadOnlyInline):
