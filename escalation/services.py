@@ -275,10 +275,19 @@ def escalation_start(*, tickets: list[Ticket]) -> list[Ticket]:
 @transaction.atomic
 def escalation_stop(*, ticket: Ticket) -> Ticket:
     """A first response landed: no further automatic levels for this ticket."""
-    if ticket.escalation_next_at is not None:
-        ticket.escalation_next_at = None
-        ticket.save(update_fields=["escalation_next_at"])
+    escalation_stop_many(tickets=[ticket])
     return ticket
+
+
+def escalation_stop_many(*, tickets: list[Ticket]) -> int:
+    """First responses landed on these locked tickets (a broadcast reply): stop their climb
+    in one statement. Returns how many were climbing."""
+    climbing = [t for t in tickets if t.escalation_next_at is not None]
+    for ticket in climbing:
+        ticket.escalation_next_at = None
+    if climbing:
+        Ticket.objects.filter(pk__in=[t.pk for t in climbing]).update(escalation_next_at=None)
+    return len(climbing)
 
 
 @transaction.atomic

@@ -15,7 +15,7 @@ from django.urls import reverse
 
 from tickets.clockface import when_text, zone_named
 from tickets.models import Notification, Ticket
-from tickets.outbox import notifications_enqueue
+from tickets.outbox import notifications_enqueue, notifications_enqueue_rows
 from tickets.selectors import site_contact_emails
 
 from .models import SLAPolicy
@@ -34,6 +34,7 @@ SUBJECTS = {
     Event.RESPONSE_AT_RISK: "[{reference}] First response at risk, due {response_due}: {title}",
     Event.RESPONSE_BREACHED: "[{reference}] First response missed (due {response_due}): {title}",
     Event.CLIENT_REPLIED: "[{reference}] The client replied: {title}",
+    Event.MAJOR_INCIDENT_UPDATE: "[{reference}] Major incident update: {headline}",
 }
 
 # Emails to Rx.Health staff: their link opens the ticket in the back office, where the
@@ -188,3 +189,50 @@ def notification_rows(
         )
         for recipient in unique_emails(recipients)
     ]
+
+
+def notify_once_per_person(
+    *,
+    tickets: list[Ticket],
+    event: str,
+    sequence: int,
+    site_emails: dict[int, list[str]],
+    **extra: Any,
+) -> int:
+    """One email per distinct person for one event that reached many tickets (a major
+    incident's update), filed in the ledger under that person's first ticket. A person
+    already written for this event and sequence (an earlier batch) is skipped, so each hears
+    once; the email lists their tickets. Returns how many rows were written."""
+    tickets_of: dict[str, list[Ticket]] = {}
+    address: dict[str, str] = {}
+    for ticket in tickets:
+        for email in client_recipients(ticket, site_emails=site_emails.get(ticket.site_id, [])):
+            tickets_of.setdefault(email.lower(), []).append(ticket)
+            address.setdefault(email.lower(), email)
+    already = {
+        email.lower()
+        for email in Notification.objects.filter(
+            event=event,
+            sequence=sequence,
+            channel=Notification.Channel.EMAIL,
+            recipient__in=list(address.values()),
+        ).values_list("recipient", flat=True)
+    }
+    # People with the same tickets get the same email: render it once per group.
+    groups: dict[tuple[int, ...], list[str]] = {}
+    for key, mine in tickets_of.items():
+        if key not in already:
+            groups.setdefault(tuple(t.pk for t in mine), []).append(address[key])
+    rows = []
+    for emails in groups.values():
+        mine = tickets_of[emails[0].lower()]
+        rows += notification_rows(
+            ticket=mine[0],
+            event=event,
+            recipients=emails,
+            sequence=sequence,
+            tickets=[(t.reference, t.title) for t in mine],
+            **extra,
+        )
+    notifications_enqueue_rows(rows=rows)
+    return len(rows)

@@ -11,7 +11,7 @@ from django.contrib.admin.widgets import AdminSplitDateTime
 from django.contrib.auth import get_user_model
 from django.contrib.auth.admin import UserAdmin
 from django.db import transaction
-from django.db.models import CharField, F, QuerySet, Value
+from django.db.models import CharField, F, Q, QuerySet, Value
 from django.http import HttpRequest
 from django.urls import reverse
 from django.utils import timezone
@@ -25,11 +25,13 @@ from sla.selectors import policy_for
 from . import services
 from .clockface import timezone_choices, when_text, zone_named
 from .errors import DomainError
+from .major_incidents import major_incident_link
 from .models import (
     OPEN_STATUSES,
     Attachment,
     ClientSite,
     Kind,
+    MajorIncident,
     Notification,
     Role,
     SiteMembership,
@@ -240,6 +242,11 @@ class TicketActionForm(helpers.ActionForm):
     status = forms.ChoiceField(
         choices=[("", "---------"), *Status.choices], required=False, label="Status"
     )
+    major_incident = forms.ModelChoiceField(
+        queryset=MajorIncident.objects.exclude(status=MajorIncident.Status.RESOLVED),
+        required=False,
+        label="Major incident",
+    )
 
 
 class QueueFilter(admin.SimpleListFilter):
@@ -333,6 +340,14 @@ def event_label(event: str) -> str:
     return dict(Notification.Event.choices).get(event, event)
 
 
+def ticket_admin_link(ticket: Ticket | None) -> str:
+    """A link to the ticket's back-office page, or a dash."""
+    if ticket is None:
+        return "-"
+    url = reverse("admin:tickets_ticket_change", args=[ticket.pk])
+    return format_html('<a href="{}">{}</a>', url, ticket.reference)
+
+
 def notification_status_html(obj: Notification) -> str:
     return format_html(
         '<span class="notification-{}">{}</span>', obj.status, obj.get_status_display()
@@ -367,7 +382,13 @@ class TicketAdmin(StaffWorkMixin, admin.ModelAdmin):
     autocomplete_fields = ("site", "reporter", "assignee")
     list_per_page = 100
     action_form = TicketActionForm
-    actions = ("assign_to_me", "assign_to_chosen", "unassign", "change_status")
+    actions = (
+        "assign_to_me",
+        "assign_to_chosen",
+        "unassign",
+        "change_status",
+        "link_to_major_incident",
+    )
     change_form_template = "admin/tickets/ticket/change_form.html"
     # The thread is drawn by the page itself (conversation order); these are the records.
     inlines = (
@@ -383,6 +404,7 @@ class TicketAdmin(StaffWorkMixin, admin.ModelAdmin):
         "kind",
         "description_text",
         "created_at",
+        "linked_major_incident",
     )
 
     class Media:
@@ -395,6 +417,13 @@ class TicketAdmin(StaffWorkMixin, admin.ModelAdmin):
         # The queue needs the whole width at 1366 px: no navigation sidebar beside it.
         extra_context = {"is_nav_sidebar_enabled": False, **(extra_context or {})}
         return super().changelist_view(request, extra_context)
+
+    @admin.display(description="Major incident")
+    def linked_major_incident(self, obj: Ticket):
+        if obj.major_incident_id is None:
+            return "-"
+        url = reverse("admin:tickets_majorincident_change", args=[obj.major_incident_id])
+        return format_html('<a href="{}">{}</a>', url, obj.major_incident)
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[Ticket]:
         # The agent's chosen zone rides along, so each row's times read in it (or in the
@@ -602,6 +631,23 @@ class TicketAdmin(StaffWorkMixin, admin.ModelAdmin):
         status = form.cleaned_data["status"]
         self._bulk(request, queryset, f"Moved to {Status(status).label.lower()}", status=status)
 
+    @admin.action(description="Link to the major incident chosen in “Major incident”")
+    def link_to_major_incident(self, request, queryset):
+        form = TicketActionForm(request.POST)
+        form.fields["action"].choices = self.get_action_choices(request)
+        incident = form.cleaned_data.get("major_incident") if form.is_valid() else None
+        if incident is None:
+            self.message_user(request, "Choose the major incident in “Major incident”.", "error")
+            return
+        try:
+            done = major_incident_link(
+                major_incident=incident, tickets=queryset, actor=request.user
+            )
+        except DomainError as exc:
+            self.message_user(request, exc.message, messages.ERROR)
+            return
+        self.message_user(request, f"Linked {done} ticket(s) to {incident}.", messages.SUCCESS)
+
 
 # The notification ledger
 
@@ -683,12 +729,14 @@ class NotificationAdmin(StaffWorkMixin, admin.ModelAdmin):
         return super().changelist_view(request, extra_context)
 
     def get_queryset(self, request: HttpRequest):
-        return Notification.objects.filter(ticket__in=tickets_visible_to(request.user))
+        visible = Q(ticket__in=tickets_visible_to(request.user))
+        if is_staff(request.user):
+            visible |= Q(ticket__isnull=True)  # answers to inbound mail that named no ticket
+        return Notification.objects.filter(visible)
 
     @admin.display(description="Ticket", ordering="ticket__reference")
     def ticket_link(self, obj: Notification):
-        url = reverse("admin:tickets_ticket_change", args=[obj.ticket_id])
-        return format_html('<a href="{}">{}</a>', url, obj.ticket.reference)
+        return ticket_admin_link(obj.ticket)
 
     @admin.display(description="Event", ordering="event")
     def event_label(self, obj: Notification) -> str:
@@ -881,3 +929,5 @@ class PortalUserAdmin(UserAdmin):
 if admin.site.is_registered(User):
     admin.site.unregister(User)
 admin.site.register(User, PortalUserAdmin)
+
+from . import admin_major_incidents  # noqa: E402, F401  (registers the major incident admin)

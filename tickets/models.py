@@ -182,6 +182,16 @@ class Ticket(models.Model):
     # When the next automatic escalation step is due; null when none is pending.
     escalation_next_at = models.DateTimeField(null=True, blank=True)
 
+    # The major incident this ticket is linked to (at most one); written only by the major
+    # incident services, which keep every link and unlink in the history.
+    major_incident = models.ForeignKey(
+        "MajorIncident",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="tickets",
+    )
+
     class Meta:
         ordering = ["-created_at"]
         indexes = [
@@ -306,6 +316,8 @@ class TicketEvent(models.Model):
         ESTIMATE_SET = "estimate_set", "Estimated resolution set"
         SLA = "sla", "SLA"
         ESCALATED = "escalated", "Escalated"
+        LINKED = "linked", "Linked to a major incident"
+        UNLINKED = "unlinked", "Unlinked from a major incident"
         IMPORTED = "imported", "Imported from JIRA"
         JIRA_HISTORY = "jira_history", "Changed in JIRA"
 
@@ -360,13 +372,18 @@ class Notification(models.Model):
         RESPONSE_BREACHED = "response_breached", "First response breached (to assignee)"
         ESCALATED = "escalated", "Escalation (to escalation contacts)"
         CLIENT_REPLIED = "client_replied", "Client replied (to assignee)"
+        MAJOR_INCIDENT_UPDATE = "major_incident_update", "Major incident update (one per person)"
+        MAIL_ANSWER = "mail_answer", "Answer to an email that could not be accepted"
 
     class Status(models.TextChoices):
         PENDING = "pending", "Pending"
         SENT = "sent", "Sent"
         FAILED = "failed", "Failed"
 
-    ticket = models.ForeignKey(Ticket, on_delete=models.CASCADE, related_name="notifications")
+    # None only for answers to inbound mail that concerns no ticket (an unknown sender).
+    ticket = models.ForeignKey(
+        Ticket, on_delete=models.CASCADE, related_name="notifications", null=True, blank=True
+    )
     event = models.CharField(max_length=40)
     # Distinguishes repeats of one event on one ticket (the 3rd client update, level 4, ...).
     sequence = models.PositiveIntegerField(default=0)
@@ -393,6 +410,11 @@ class Notification(models.Model):
                 fields=["ticket", "event", "sequence", "channel", "recipient"],
                 name="notification_once_per_key",
             ),
+            models.UniqueConstraint(
+                fields=["event", "sequence", "channel", "recipient"],
+                condition=Q(ticket__isnull=True),
+                name="notification_once_per_key_without_ticket",
+            ),
         ]
         indexes = [
             models.Index(
@@ -406,3 +428,84 @@ class Notification(models.Model):
 
     def __str__(self) -> str:
         return f"{self.event} #{self.sequence} to {self.recipient}"
+
+
+class MajorIncident(models.Model):
+    """One outage that many sites report: staff link each site's incident ticket to it and
+    post updates once for all of them. Each linked ticket keeps its own clocks."""
+
+    class Status(models.TextChoices):
+        INVESTIGATING = "investigating", "Investigating"
+        IDENTIFIED = "identified", "Identified"
+        MONITORING = "monitoring", "Monitoring"
+        RESOLVED = "resolved", "Resolved"
+
+    title = models.CharField(max_length=200, help_text="Public: every affected site sees it.")
+    summary = models.TextField(
+        max_length=5000, blank=True, help_text="Public: every affected site sees it."
+    )
+    impact = models.CharField(max_length=10, choices=Impact.choices, default=Impact.HIGH)
+    status = models.CharField(max_length=20, choices=Status.choices, default=Status.INVESTIGATING)
+    all_sites = models.BooleanField(
+        default=False, help_text="Affects every site (the site list is then ignored)."
+    )
+    sites = models.ManyToManyField(ClientSite, blank=True, related_name="major_incidents")
+    lead = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="major_incidents_led",
+        help_text="The staff member in charge.",
+    )
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+    last_public_update_at = models.DateTimeField(null=True, blank=True)
+    resolved_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(status__in=["investigating", "identified", "monitoring", "resolved"]),
+                name="major_incident_status_valid",
+            ),
+            models.CheckConstraint(
+                condition=Q(impact__in=Impact.values), name="major_incident_impact_valid"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"MI-{self.pk} {self.title}"
+
+    @property
+    def is_open(self) -> bool:
+        return self.status != self.Status.RESOLVED
+
+
+class MajorIncidentUpdate(models.Model):
+    """An update on a major incident: public ones become a staff reply on every linked
+    ticket; internal ones stay on the major incident."""
+
+    major_incident = models.ForeignKey(
+        MajorIncident, on_delete=models.CASCADE, related_name="updates"
+    )
+    author = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    body = models.TextField(max_length=50_000)
+    public = models.BooleanField(default=True)
+    # How many linked tickets got the reply (public updates).
+    ticket_count = models.PositiveIntegerField(default=0)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["created_at", "id"]
+
+    def __str__(self) -> str:
+        return f"{'Update' if self.public else 'Internal note'} on MI-{self.major_incident_id}"

@@ -27,6 +27,7 @@ from django.db.models import QuerySet
 from django.utils import timezone
 
 from .broker import task_enqueue
+from .email_threading import email_threading_headers
 from .models import Notification, Ticket
 
 logger = logging.getLogger(__name__)
@@ -53,6 +54,7 @@ def email_send(notification: Notification) -> None:
         body=notification.body_text,
         from_email=settings.DEFAULT_FROM_EMAIL,
         to=[notification.recipient],
+        headers=email_threading_headers(notification),
     )
     if notification.body_html:
         message.attach_alternative(notification.body_html, "text/html")
@@ -64,7 +66,7 @@ sender_register(Notification.Channel.EMAIL, email_send)
 
 def notifications_enqueue(
     *,
-    ticket: Ticket,
+    ticket: Ticket | None,
     event: str,
     recipients: Iterable[str],
     subject: str = "",
@@ -75,7 +77,8 @@ def notifications_enqueue(
 ) -> None:
     """Write one outbox row per distinct recipient, in the caller's transaction. A row whose
     key (ticket, event, sequence, channel, recipient) exists already is skipped, so calling
-    this twice for the same event sends nothing twice."""
+    this twice for the same event sends nothing twice. A row without a ticket (an answer to
+    mail that could not be accepted) is keyed by (event, sequence, channel, recipient)."""
     unique = list(dict.fromkeys(r.strip() for r in recipients if r and r.strip()))
     if not unique:
         return

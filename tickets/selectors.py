@@ -5,14 +5,17 @@ from datetime import datetime
 
 from django.contrib.auth.base_user import AbstractBaseUser
 from django.contrib.auth.models import AnonymousUser
-from django.db.models import Q, QuerySet
+from django.db.models import OuterRef, Q, QuerySet, Subquery
 
 from .clockface import zone_named
 from .models import (
     FILING_ROLES,
+    OPEN_STATUSES,
     Attachment,
     ClientSite,
     Comment,
+    MajorIncident,
+    MajorIncidentUpdate,
     Role,
     SiteMembership,
     Ticket,
@@ -124,6 +127,93 @@ def site_contact_emails(*, site: ClientSite, roles=FILING_ROLES) -> list[str]:
         .values_list("user__email", flat=True)
         .distinct()
     )
+
+
+def site_contact_emails_by_site(*, site_ids: set[int]) -> dict[int, list[str]]:
+    """pm and it emails of active members, per site, for several sites in one query."""
+    emails: dict[int, list[str]] = {}
+    rows = (
+        SiteMembership.objects.filter(
+            site_id__in=site_ids, role__in=FILING_ROLES, user__is_active=True
+        )
+        .exclude(user__email="")
+        .order_by("site_id", "user__email")
+        .values_list("site_id", "user__email")
+    )
+    for site_id, email in rows:
+        emails.setdefault(site_id, []).append(email)
+    return emails
+
+
+@dataclass
+class MajorIncidentBanner:
+    """What a site contact may know of a major incident over their sites: its public title,
+    summary, status and last public update, their own linked tickets and when the next
+    update is due on them; never the other affected sites."""
+
+    id: int
+    title: str
+    summary: str
+    status: str
+    last_update_at: datetime | None
+    last_update: str
+    site: ClientSite
+    tickets: list[str] = field(default_factory=list)
+    next_update_due_at: datetime | None = None
+
+
+def major_incident_banners(*, user: User) -> list[MajorIncidentBanner]:
+    """Open major incidents over the user's sites, for the dashboard banner (three queries)."""
+    sites = {site.pk: site for site in sites_visible_to(user)}
+    if not sites:
+        return []
+    last = MajorIncidentUpdate.objects.filter(major_incident=OuterRef("pk"), public=True).order_by(
+        "-created_at", "-id"
+    )
+    incidents = (
+        MajorIncident.objects.exclude(status=MajorIncident.Status.RESOLVED)
+        .filter(Q(all_sites=True) | Q(sites__in=list(sites)))
+        .distinct()
+        .annotate(
+            last_body=Subquery(last.values("body")[:1]),
+            last_at=Subquery(last.values("created_at")[:1]),
+            first_site=Subquery(
+                MajorIncident.sites.through.objects.filter(
+                    majorincident_id=OuterRef("pk"), clientsite_id__in=list(sites)
+                )
+                .order_by("clientsite_id")
+                .values("clientsite_id")[:1]
+            ),
+        )
+        .order_by("-created_at", "-id")
+    )
+    banners = {
+        mi.pk: MajorIncidentBanner(
+            id=mi.pk,
+            title=mi.title,
+            summary=mi.summary,
+            status=mi.get_status_display(),
+            last_update_at=mi.last_at,
+            last_update=mi.last_body or "",
+            site=sites.get(mi.first_site) or next(iter(sites.values())),
+        )
+        for mi in incidents
+    }
+    linked = (
+        tickets_visible_to(user)
+        .filter(major_incident_id__in=list(banners), status__in=OPEN_STATUSES)
+        .order_by("pk")
+        .values_list("major_incident_id", "reference", "next_update_due_at", "site_id")
+    )
+    for incident_id, reference, due, site_id in linked:
+        banner = banners[incident_id]
+        banner.tickets.append(reference)
+        banner.site = sites.get(site_id, banner.site)
+        if due is not None and (
+            banner.next_update_due_at is None or due < banner.next_update_due_at
+        ):
+            banner.next_update_due_at = due
+    return list(banners.values())
 
 
 def user_timezone(user: User) -> str:

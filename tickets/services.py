@@ -390,6 +390,10 @@ def _status_set(*, ticket: Ticket, actor: Any, status: str, message: str = "") -
         changes={"status": [before, status]},
         message=message,
     )
+    if before in (Status.RESOLVED, Status.CLOSED) and ticket.major_incident_id:
+        from .major_incidents import major_incident_unlink_reopened  # it builds on this module
+
+        major_incident_unlink_reopened(ticket=ticket, actor=actor)
     signals.status_changed.send(
         sender=Ticket, ticket=ticket, actor=actor, before=before, after=status
     )

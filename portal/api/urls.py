@@ -3,6 +3,7 @@ from django.urls import path, re_path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 from rest_framework.routers import SimpleRouter
 
+from .major_incidents import MajorIncidentViewSet
 from .views import TicketViewSet
 
 
@@ -13,6 +14,7 @@ def api_not_found(request, *args, **kwargs):
 
 router = SimpleRouter()
 router.register("tickets", TicketViewSet, basename="api-ticket")
+router.register("major-incidents", MajorIncidentViewSet, basename="api-major-incident")
 
 urlpatterns = [
     path("schema/", SpectacularAPIView.as_view(), name="api-schema"),

@@ -47,6 +47,7 @@ from tickets.models import (
 from tickets.selectors import (
     attachments_visible_to,
     is_staff,
+    major_incident_banners,
     membership_role,
     sites_visible_to,
     sites_where_can_file,
@@ -187,6 +188,7 @@ def dashboard(request: HttpRequest) -> HttpResponse:
             "query": query.urlencode(),
             "high_open": high_open,
             "high_waiting_on_client": any(s == Status.WAITING_ON_CLIENT for _, _, s in high_open),
+            "major_incidents": major_incident_banners(user=user),
             "multi_site": len(sites) > 1,
             "can_file": sites_where_can_file(user).exists(),
         },

@@ -9,7 +9,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('tickets', '0003_jira_keys_and_import_ids'),
+        ('tickets', '0005_major_incidents'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
