@@ -6,7 +6,6 @@ Only this module writes a ticket's escalation columns (escalation_level, escalat
 escalation_next_at).
 """
 
-import functools
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -14,12 +13,12 @@ from typing import Any
 from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.template.loader import render_to_string
-from django.urls import NoReverseMatch, reverse
+from django.urls import reverse
 from django.utils import timezone
 
 from sla.clocks import deadline
 from sla.models import SLAPolicy
-from sla.notify import ticket_labels
+from sla.notify import backoffice_url, ticket_labels
 from sla.selectors import policy_for
 from tickets.bulk import rows_insert, rows_update
 from tickets.errors import Conflict
@@ -55,7 +54,6 @@ class _Ladder:
     policies: dict[tuple[str, str], SLAPolicy]
     contacts: list[EscalationContact]
     names: dict[int, str]
-    admin_url: str
 
     @classmethod
     def load(cls, *, site_ids: set[int]) -> "_Ladder":
@@ -64,7 +62,6 @@ class _Ladder:
             policies=policies_by_kind(),
             contacts=contacts_for_sites(site_ids=site_ids),
             names=level_names(),
-            admin_url=_admin_url_pattern(),
         )
 
     def max_level(self, ticket: Ticket) -> int:
@@ -109,20 +106,6 @@ def _duration(delta: timedelta) -> str:
     return " ".join(parts)
 
 
-def _admin_url_pattern() -> str:
-    """The admin change page's URL with `{pk}` in place of the ticket's id."""
-    return f"{settings.PORTAL_BASE_URL}{_admin_path_pattern()}"
-
-
-@functools.cache
-def _admin_path_pattern() -> str:
-    try:
-        path = reverse("admin:tickets_ticket_change", args=[0])
-        return path.replace("/0/", "/{pk}/")
-    except NoReverseMatch:  # the ticket admin is registered by another part of the project
-        return f"{reverse('admin:index')}tickets/ticket/{{pk}}/change/"
-
-
 def _ack_url(*, ticket_id: int, level: int, email: str) -> str:
     token = ack_token_make(ticket_id=ticket_id, level=level, email=email)
     return f"{settings.PORTAL_BASE_URL}{reverse('escalation-ack', args=[token])}"
@@ -142,7 +125,7 @@ def _notifications(
     if not recipients:
         return []
     late_by = when - ticket.response_due_at if ticket.response_due_at else timedelta(0)
-    admin_url = ladder.admin_url.format(pk=ticket.pk)
+    admin_url = backoffice_url(ticket)
     kind, impact, status = ticket_labels(ticket)
     context = {
         "reference": ticket.reference,

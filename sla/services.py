@@ -263,8 +263,19 @@ def _reply_clocks_apply(
 
 def sla_reply_record(*, ticket: Ticket, comment: Comment) -> Ticket:
     """A public staff reply: the first one meets the first response; on an incident every one
-    restarts the client-update cadence; the site hears about it (without its text)."""
-    if not (comment.public and comment.by_staff):
+    restarts the client-update cadence; the site hears about it (without its text). A client
+    reply: the assignee (or the staff queue) hears about it, once per reply."""
+    if not comment.by_staff:
+        notify.notify(
+            ticket=ticket,
+            event=Event.CLIENT_REPLIED,
+            recipients=notify.staff_recipients(ticket),
+            sequence=comment.pk,
+            replied_by=comment.author.get_full_name() or comment.author.get_username(),
+            replied_at=notify.when_local(comment.created_at, ticket),
+        )
+        return ticket
+    if not comment.public:
         return ticket
     now = comment.created_at or timezone.now()
     policy = policy_for(kind=ticket.kind, impact=ticket.impact)

@@ -50,6 +50,7 @@ Status = Notification.Status
 # contact-facing events of other parts of the project join by adding their name here.
 GROUPED_EVENTS: set[str] = {
     Event.STAFF_ALERT,
+    Event.CLIENT_REPLIED,
     Event.RESPONSE_AT_RISK,
     Event.RESPONSE_BREACHED,
     Event.UPDATE_DUE_SOON,

@@ -103,6 +103,23 @@ class SiteMembership(models.Model):
         return self.role in FILING_ROLES
 
 
+class UserPreference(models.Model):
+    """A person's own settings; for staff, the time zone the back office shows times in."""
+
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="preference"
+    )
+    timezone = models.CharField(
+        max_length=64,
+        blank=True,
+        validators=[validate_timezone],
+        help_text="Empty: each ticket's times are shown in its site's time zone.",
+    )
+
+    def __str__(self) -> str:
+        return f"Preferences of {self.user}"
+
+
 class Ticket(models.Model):
     reference = models.CharField(max_length=20, unique=True, editable=False)
     site = models.ForeignKey(ClientSite, on_delete=models.PROTECT, related_name="tickets")
@@ -125,6 +142,8 @@ class Ticket(models.Model):
     updated_at = models.DateTimeField(auto_now=True)
     resolved_at = models.DateTimeField(null=True, blank=True)
     closed_at = models.DateTimeField(null=True, blank=True)
+    # The client's first reply since Rx.Health's last public reply; null once staff answered.
+    client_replied_at = models.DateTimeField(null=True, blank=True)
     # Moved in from JIRA: the issue's key (old links and emails name it) and a digest of what
     # was imported, so a second import updates only what changed there.
     jira_key = models.CharField(max_length=40, unique=True, null=True, blank=True, editable=False)
@@ -191,6 +210,11 @@ class Ticket(models.Model):
             models.Index(fields=["assignee", "status"], name="ticket_assignee_status"),
             models.Index(fields=["response_due_at"], name="ticket_response_due"),
             models.Index(fields=["next_update_due_at"], name="ticket_next_update_due"),
+            models.Index(
+                fields=["client_replied_at"],
+                name="ticket_client_replied",
+                condition=Q(client_replied_at__isnull=False),
+            ),
         ]
         constraints = [
             models.CheckConstraint(
@@ -347,6 +371,7 @@ class Notification(models.Model):
         RESPONSE_AT_RISK = "response_at_risk", "First response at risk (to assignee)"
         RESPONSE_BREACHED = "response_breached", "First response breached (to assignee)"
         ESCALATED = "escalated", "Escalation (to escalation contacts)"
+        CLIENT_REPLIED = "client_replied", "Client replied (to assignee)"
         MAJOR_INCIDENT_UPDATE = "major_incident_update", "Major incident update (one per person)"
         MAIL_ANSWER = "mail_answer", "Answer to an email that could not be accepted"
 

@@ -7,6 +7,7 @@ from django.contrib.auth.base_user import AbstractBaseUser
 from django.contrib.auth.models import AnonymousUser
 from django.db.models import OuterRef, Q, QuerySet, Subquery
 
+from .clockface import zone_named
 from .models import (
     FILING_ROLES,
     OPEN_STATUSES,
@@ -18,6 +19,8 @@ from .models import (
     Role,
     SiteMembership,
     Ticket,
+    TicketEvent,
+    UserPreference,
 )
 
 User = AbstractBaseUser | AnonymousUser
@@ -211,3 +214,96 @@ def major_incident_banners(*, user: User) -> list[MajorIncidentBanner]:
         ):
             banner.next_update_due_at = due
     return list(banners.values())
+
+
+def user_timezone(user: User) -> str:
+    """The time zone this person chose ("" when none: times follow each ticket's site)."""
+    if not user.is_authenticated:
+        return ""
+    return UserPreference.objects.filter(user=user).values_list("timezone", flat=True).first() or ""
+
+
+def viewer_zone(*, user: User, site: ClientSite | None, preferred: str | None = None):
+    """The zone a person reads a site's times in: their own choice, else the site's.
+    `preferred` saves the query when the caller has looked the choice up already."""
+    if preferred is None:
+        preferred = user_timezone(user)
+    return zone_named(preferred or (site.timezone if site is not None else "UTC"))
+
+
+@dataclass
+class ThreadEntry:
+    """One line of a ticket's conversation: a staff reply, a client reply, an internal note
+    or an automated client update, with the author's name and role."""
+
+    kind: str  # "staff", "client", "internal" or "automated"
+    at: datetime
+    author: str
+    role: str
+    body: str = ""
+    comment: Comment | None = None
+    estimate: datetime | None = None
+    files: list = field(default_factory=list)
+
+
+THREAD_KIND_LABELS = {
+    "staff": "Public reply",
+    "client": "Client reply",
+    "internal": "Internal note",
+    "automated": "Automated update",
+}
+
+
+def person_name(user) -> str:
+    """How people appear in threads: their full name, else their email or username."""
+    if user is None:
+        return "System"
+    return user.get_full_name() or user.email or user.get_username()
+
+
+def ticket_thread(*, user: User, ticket: Ticket) -> list[ThreadEntry]:
+    """The conversation in time order, as this user may read it: replies, internal notes
+    (staff only) and the automated client updates the SLA sent. Three queries."""
+    comments = list(comments_visible_to(user=user, ticket=ticket))
+    author_ids = {c.author_id for c in comments if not c.by_staff}
+    roles = dict(
+        SiteMembership.objects.filter(site_id=ticket.site_id, user_id__in=author_ids).values_list(
+            "user_id", "role"
+        )
+    )
+    role_labels = dict(Role.choices)
+    entries = []
+    for c in comments:
+        if c.by_staff:
+            kind, role = ("staff" if c.public else "internal"), "Rx.Health support"
+        else:
+            kind, role = (
+                "client",
+                f"{ticket.site.name}, {role_labels.get(roles.get(c.author_id), 'former member')}",
+            )
+        entries.append(
+            ThreadEntry(
+                kind=kind,
+                at=c.created_at,
+                author=person_name(c.author),
+                role=role,
+                body=c.body,
+                comment=c,
+                estimate=c.estimated_resolution_at,
+            )
+        )
+    updates = TicketEvent.objects.filter(
+        ticket=ticket, action=TicketEvent.Action.SLA, changes__has_key="client_update_count"
+    ).only("created_at", "message", "changes")
+    for event in updates:
+        entries.append(
+            ThreadEntry(
+                kind="automated",
+                at=event.created_at,
+                author="Rx.Health support portal",
+                role="Automated status update",
+                body=event.message,
+            )
+        )
+    entries.sort(key=lambda e: e.at)
+    return entries

@@ -7,7 +7,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('tickets', '0005_major_incidents'),
+        ('tickets', '0006_client_replied_marker_and_user_timezone'),
     ]
 
     operations = [
