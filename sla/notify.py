@@ -211,9 +211,18 @@ def email_render_row(notification: Notification) -> tuple[str, str, str]:
     return email_render(notification.event, notification.context)
 
 
+def email_item_row(notification: Notification) -> dict[str, str]:
+    """A row's line in a grouped message: staff follow the back-office link, as in its own
+    email."""
+    context = notification.context
+    if notification.event in STAFF_EVENTS and context.get("staff_link"):
+        return {"link": context["staff_link"]}
+    return {}
+
+
 def renderers_register() -> None:
     for event in SUBJECTS:
-        renderer_register(event, email_render_row)
+        renderer_register(event, email_render_row, item=email_item_row)
 
 
 def notify_once_per_person(
