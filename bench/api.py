@@ -39,7 +39,7 @@ def tickets_insert(*, site_id: int, reporter_id: int, start: int, count: int) ->
                 reference, site_id, reporter_id, kind, impact, status, title, description,
                 created_at, updated_at, sla_state, client_update_count, paused_seconds,
                 response_paused_seconds, update_cycle, update_paused_seconds,
-                escalation_level, response_due_at
+                escalation_level, response_due_at, jira_digest
             )
             SELECT
                 'RX-B' || i, %(site)s, %(reporter)s,
@@ -50,7 +50,7 @@ def tickets_insert(*, site_id: int, reporter_id: int, start: int, count: int) ->
                 now() - (i || ' minutes')::interval, now(),
                 (ARRAY['on_track','at_risk','breached','met','paused'])[1 + i %% 5], 0, 0,
                 0, 0, 0, 1,
-                now() + (i %% 600 || ' minutes')::interval
+                now() + (i %% 600 || ' minutes')::interval, ''
             FROM generate_series(%(start)s, %(stop)s) AS i
             """,
             {"site": site_id, "reporter": reporter_id, "start": start, "stop": start + count - 1},
