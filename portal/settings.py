@@ -322,10 +322,12 @@ API_MAX_PAGE_SIZE = env.int("API_MAX_PAGE_SIZE", default=100)
 # Lists count at most this many results (then `count_capped` is true), so a page costs the
 # same however many tickets there are; every page stays reachable.
 API_COUNT_LIMIT = env.int("API_COUNT_LIMIT", default=1_000)
-# DRF rate strings ("120/min"): per API token, and per user (all their tokens and the session).
+# DRF rate strings ("120/min"): per API token, per user (all their tokens and the session),
+# and invalid bearer tokens per client address (past it: 429 with Retry-After).
 API_THROTTLE_RATES = {
     "token": env.str("API_THROTTLE_TOKEN_RATE", default="600/min"),
     "user": env.str("API_THROTTLE_USER_RATE", default="1200/min"),
+    "token_failure": env.str("API_THROTTLE_TOKEN_FAILURE_RATE", default="20/min"),
 }
 API_WEBHOOK_TIMEOUT_SECONDS = env.int("API_WEBHOOK_TIMEOUT_SECONDS", default=10)
 REST_FRAMEWORK.update(
