@@ -98,7 +98,8 @@ def token_failures_check(request) -> None:
     """Refuses (429 with Retry-After) a bearer token from an address that sent too many
     invalid ones in this window, before the token is looked up."""
     num, duration = _rate("token_failure")
-    if num is not None and window_count(key=f"token_failure:{_address(request)}", duration=duration) >= num:
+    key = f"token_failure:{_address(request)}"
+    if num is not None and window_count(key=key, duration=duration) >= num:
         raise exceptions.Throttled(
             wait=window_retry_after(duration),
             detail="Too many invalid API tokens from this address; try again later.",

@@ -71,10 +71,7 @@ def test_two_processes_share_one_exact_counter_through_the_shared_cache():
     key = f"test-two-processes:{os.getpid()}:{os.urandom(4).hex()}"
     ctx = multiprocessing.get_context("spawn")
     queue = ctx.Queue()
-    workers = [
-        ctx.Process(target=count_hits, args=(cache_url, key, 300, queue))
-        for _ in range(2)
-    ]
+    workers = [ctx.Process(target=count_hits, args=(cache_url, key, 300, queue)) for _ in range(2)]
     for worker in workers:
         worker.start()
     counts = queue.get(timeout=60) + queue.get(timeout=60)
