@@ -206,6 +206,16 @@ ESCALATION_ACK_MAX_AGE_HOURS = env.int("ESCALATION_ACK_MAX_AGE_HOURS", default=7
 # PORTAL WEB (the client portal: sign-in, sessions, login throttling)
 INSTALLED_APPS += ["axes"]
 MIDDLEWARE += ["portal.web.middleware.SessionTimeoutMiddleware", "axes.middleware.AxesMiddleware"]
+# Two-factor sign-in (django-otp: an authenticator app plus recovery codes). Required for every
+# staff account when on; on by default where HTTPS is (production), optional for site members.
+INSTALLED_APPS += ["django_otp", "django_otp.plugins.otp_totp", "django_otp.plugins.otp_static"]
+MIDDLEWARE.insert(
+    MIDDLEWARE.index("django.contrib.auth.middleware.AuthenticationMiddleware") + 1,
+    "django_otp.middleware.OTPMiddleware",
+)
+MIDDLEWARE += ["portal.web.two_factor.TwoFactorRequiredMiddleware"]
+TWO_FACTOR_REQUIRED_FOR_STAFF = env.bool("TWO_FACTOR_REQUIRED_FOR_STAFF", default=HTTPS)
+OTP_TOTP_ISSUER = "Rx.Health support"
 AUTHENTICATION_BACKENDS = [
     # First, so a locked-out sign-in is refused before any password is checked.
     "portal.web.auth.ThrottledBackend",
@@ -219,10 +229,11 @@ SESSION_COOKIE_AGE = SESSION_ABSOLUTE_TIMEOUT_HOURS * 3600
 AXES_FAILURE_LIMIT = env.int("AXES_FAILURE_LIMIT", default=5)
 AXES_COOLOFF_TIME = timedelta(minutes=env.int("AXES_COOLOFF_MINUTES", default=15))
 # Failures count per account (however the email is spelled, or by username) at every door:
-# the portal's sign-in, admin's and the two-factor step. A locked account is locked from any
-# address until the cool-off ends.
+# the portal's sign-in, admin's and the two-factor step; a locked account is locked from any
+# address until the cool-off ends. Failures also count per client address over all accounts
+# (one password tried against many accounts).
 AXES_USERNAME_CALLABLE = "portal.web.auth.sign_in_identity"
-AXES_LOCKOUT_PARAMETERS = ["username"]
+AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]
 AXES_RESET_ON_SUCCESS = True
 AXES_LOCKOUT_TEMPLATE = "registration/locked_out.html"
 AXES_IPWARE_PROXY_COUNT = 1 if env.bool("BEHIND_TLS_PROXY", default=False) else None

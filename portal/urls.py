@@ -2,11 +2,13 @@ from django.contrib import admin
 from django.urls import include, path
 
 from .health import healthz
+from .web.forms import AdminLoginForm
 from .web.reports import site_sla_report
 
 admin.site.site_header = "Rx.Health support"
 admin.site.site_title = "Rx.Health support"
 admin.site.index_title = "Support back office"
+admin.site.login_form = AdminLoginForm
 
 urlpatterns = [
     path("healthz", healthz, name="healthz"),
