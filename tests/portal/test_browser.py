@@ -252,3 +252,23 @@ def test_every_field_is_labelled_and_pages_fit_a_phone(live_server, browser, ste
             assert driver.find_element("tag name", "h1").text
             footer = driver.find_element("tag name", "footer").text
             assert "(646) 969-9939" in footer
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_interactive_api_docs_work_under_the_content_security_policy(
+    live_server, browser, steps
+):
+    from selenium.webdriver.common.by import By
+
+    driver = browser
+    driver.get(live_server.url + "/api/v1/docs/")
+    # Swagger UI is drawn by its script: with the script blocked the page stays empty.
+    _wait(driver, lambda d: d.find_elements(By.CSS_SELECTOR, ".swagger-ui .opblock"))
+    steps("api-docs")
+    assert "Rx.Health support portal API" in driver.find_element(By.CSS_SELECTOR, ".info").text
+    blocked = [
+        entry["message"]
+        for entry in driver.get_log("browser")
+        if "Content Security Policy" in entry["message"]
+    ]
+    assert blocked == []
