@@ -377,6 +377,11 @@ REST_FRAMEWORK.update(
         ],
         "DEFAULT_PAGINATION_CLASS": "portal.api.pagination.ApiPagination",
         "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
+        "DEFAULT_PARSER_CLASSES": [
+            "portal.api.parsers.JSONBodyParser",
+            "rest_framework.parsers.FormParser",
+            "rest_framework.parsers.MultiPartParser",
+        ],
         "EXCEPTION_HANDLER": "portal.api.exceptions.api_exception_handler",
         "DEFAULT_RENDERER_CLASSES": [
             "rest_framework.renderers.JSONRenderer",

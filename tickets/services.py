@@ -435,11 +435,27 @@ def ticket_impact_change(*, ticket: Ticket, actor: Any, impact: str) -> Ticket:
 
 
 @transaction.atomic
+def _require_assigner(actor: Any) -> None:
+    if not is_staff(actor):
+        raise NotAllowed("Only Rx.Health staff assign tickets.", field="assignee")
+
+
+def _assignee_by_username(*, actor: Any, username: str | None) -> Any:
+    """The active staff member named `username` (None unassigns). Asks about the actor first,
+    so a caller who may not assign learns nothing about which staff names exist."""
+    _require_assigner(actor)
+    if username is None:
+        return None
+    assignee = User.objects.filter(username=username, is_staff=True, is_active=True).first()
+    if assignee is None:
+        raise DomainError("No active Rx.Health staff member has this name.", field="assignee")
+    return assignee
+
+
 def ticket_assign(*, ticket: Ticket, actor: Any, assignee: Any) -> Ticket:
     """Assign the ticket to an active staff member, or unassign it with None (staff only)."""
     ticket = _lock(ticket)
-    if not is_staff(actor):
-        raise NotAllowed("Only Rx.Health staff assign tickets.", field="assignee")
+    _require_assigner(actor)
     if assignee is not None and not is_staff(assignee):
         raise DomainError("Tickets can only be assigned to active staff.", field="assignee")
     before_id = ticket.assignee_id
@@ -472,9 +488,13 @@ def ticket_update(
     status: str = _UNSET,
     impact: str = _UNSET,
     assignee: Any = _UNSET,
+    assignee_username: str | None = _UNSET,
 ) -> Ticket:
     """Apply several staff changes at once (admin's form, the API's PATCH), each through its
-    own service so each is checked and kept in the history."""
+    own service so each is checked and kept in the history. `assignee_username` names the
+    assignee (the API's way), checked before anything changes."""
+    if assignee_username is not _UNSET:
+        assignee = _assignee_by_username(actor=actor, username=assignee_username)
     if impact is not _UNSET:
         ticket = ticket_impact_change(ticket=ticket, actor=actor, impact=impact)
     if assignee is not _UNSET:
