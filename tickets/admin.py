@@ -30,6 +30,7 @@ from .models import (
     ClientSite,
     Comment,
     Kind,
+    MembershipEvent,
     Notification,
     SiteMembership,
     SLAState,
@@ -735,13 +736,35 @@ class MembershipInline(admin.TabularInline):
         return super().get_queryset(request).select_related("user")
 
 
+class MembershipEventInline(admin.TabularInline):
+    """The site's membership history: read-only, newest first (written by the services)."""
+
+    model = MembershipEvent
+    fields = ("created_at", "actor_name", "action", "member_name", "role_before", "role_after")
+    readonly_fields = fields
+    extra = 0
+    max_num = 0
+    can_delete = False
+    verbose_name = "membership change"
+    verbose_name_plural = "Membership history (who invited, changed the role of, or removed whom)"
+
+    def has_add_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_view_permission(self, request, obj=None) -> bool:
+        return is_staff(request.user) or super().has_view_permission(request, obj)
+
+
 @admin.register(ClientSite)
 class ClientSiteAdmin(admin.ModelAdmin):
     list_display = ("name", "slug", "timezone", "is_active", "created_at")
     list_filter = ("is_active",)
     search_fields = ("name", "slug")
     prepopulated_fields = {"slug": ("name",)}
-    inlines = (MembershipInline,)
+    inlines = (MembershipInline, MembershipEventInline)
     readonly_fields = ("escalation_preview",)
 
     @admin.display(description="who hears escalations")

@@ -22,6 +22,7 @@ from .models import (
     Comment,
     Impact,
     Kind,
+    MembershipEvent,
     Notification,
     Role,
     SiteMembership,
@@ -509,10 +510,45 @@ def membership_set(*, site: ClientSite, user: Any, role: str, actor: Any = None)
     """Give a user a role at a site, or change it."""
     if role not in Role.values:
         raise DomainError(f"Choose one of: {', '.join(Role.values)}.", field="role")
-    membership, _ = SiteMembership.objects.update_or_create(
-        user=user, site=site, defaults={"role": role}
-    )
+    with transaction.atomic():
+        before = (
+            SiteMembership.objects.select_for_update()
+            .filter(user=user, site=site)
+            .values_list("role", flat=True)
+            .first()
+        )
+        membership, created = SiteMembership.objects.update_or_create(
+            user=user, site=site, defaults={"role": role}
+        )
+        if created:
+            _membership_record(
+                site=site, member=user, actor=actor, action=MembershipEvent.Action.ADDED, after=role
+            )
+        elif before != role:
+            _membership_record(
+                site=site,
+                member=user,
+                actor=actor,
+                action=MembershipEvent.Action.ROLE_CHANGED,
+                before=before,
+                after=role,
+            )
     return membership
+
+
+def _membership_record(
+    *, site: ClientSite, member: Any, actor: Any, action: str, before: str = "", after: str = ""
+) -> None:
+    MembershipEvent.objects.create(
+        site=site,
+        member=member,
+        member_name=member.email or member.get_username(),
+        actor=actor,
+        actor_name=(actor.email or actor.get_username()) if actor is not None else "",
+        action=action,
+        role_before=before or "",
+        role_after=after or "",
+    )
 
 
 def _require_site_manager(*, actor: Any, site: ClientSite) -> None:
@@ -573,6 +609,9 @@ def membership_invite(
             membership = SiteMembership.objects.create(site=site, user=user, role=role)
     except IntegrityError as exc:
         raise Conflict("This person is already a member of the site.", field="email") from exc
+    _membership_record(
+        site=site, member=user, actor=actor, action=MembershipEvent.Action.INVITED, after=role
+    )
     return membership, not matches
 
 
@@ -595,6 +634,13 @@ def membership_remove(*, site: ClientSite, user: Any, actor: Any) -> None:
     membership = SiteMembership.objects.select_for_update().get(site=site, user=user)
     _keep_one_pm(site=site, leaving=membership)
     membership.delete()
+    _membership_record(
+        site=site,
+        member=user,
+        actor=actor,
+        action=MembershipEvent.Action.REMOVED,
+        before=membership.role,
+    )
 
 
 @transaction.atomic
