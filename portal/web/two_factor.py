@@ -85,11 +85,15 @@ def _recovery_codes_replace(*, user: AbstractBaseUser) -> list[str]:
     return codes
 
 
-def two_factor_disable(*, user: AbstractBaseUser) -> None:
-    """Removes the authenticator and the recovery codes (refused for staff when required)."""
+def two_factor_disable(*, user: AbstractBaseUser) -> bool:
+    """Removes the authenticator and the recovery codes; refused (False) where two-factor is
+    required for the account."""
+    if two_factor_required(user):
+        return False
     with transaction.atomic():
         for device in devices_for_user(user, confirmed=None):
             device.delete()
+    return True
 
 
 def recovery_codes_left(user: AbstractBaseUser) -> int:

@@ -1,7 +1,8 @@
 """The two-factor page: enrol an authenticator app, see and renew recovery codes, turn it off
 (site members; staff too where it is not required)."""
 
-from django.conf import settings
+from base64 import b32encode
+
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
@@ -48,8 +49,7 @@ def two_factor(request: HttpRequest) -> HttpResponse:
     elif action == "renew" and enabled:
         codes = two_factor_recovery_codes_renew(user=user)
         messages.success(request, "New recovery codes: the old ones no longer work.")
-    elif action == "disable" and enabled and not required:
-        two_factor_disable(user=user)
+    elif action == "disable" and enabled and two_factor_disable(user=user):
         messages.success(request, "Two-factor sign-in is off.")
         return redirect("two-factor")
     elif action is not None:
@@ -59,19 +59,15 @@ def two_factor(request: HttpRequest) -> HttpResponse:
         "required": required,
         "codes": codes,
         "codes_left": recovery_codes_left(user) if enabled else 0,
-        "https_on": settings.HTTPS,
         "form": form,
     }
     if not enabled:
         device = two_factor_enrolment_start(user=user)
         context["qr_svg"] = qr_code_svg(device)
         context["secret"] = _base32(device)
-    response = render(request, "registration/two_factor.html", context)
-    return response
+    return render(request, "registration/two_factor.html", context)
 
 
 def _base32(device) -> str:
-    from base64 import b32encode
-
     raw = b32encode(device.bin_key).decode("ascii").rstrip("=")
     return " ".join(raw[i : i + 4] for i in range(0, len(raw), 4))

@@ -132,3 +132,21 @@ def test_the_demo_without_https_lets_staff_in_and_says_how_to_require_two_factor
     assert sign_in(client, door=ADMIN_LOGIN, username="agent").status_code == 302
     assert client.get("/admin/").status_code == 200
     assert "HTTPS=true" in client.get(PAGE).content.decode()
+
+
+@pytest.mark.django_db
+def test_a_member_may_turn_two_factor_off_but_required_staff_may_not(client, pm, settings):
+    settings.TWO_FACTOR_REQUIRED_FOR_STAFF = True
+    with time_machine.travel(NOW, tick=False):
+        client.force_login(pm)
+        enrol(client)
+        client.post(PAGE, {"action": "disable"})
+        assert not TOTPDevice.objects.filter(user=pm).exists()
+        client.post("/accounts/logout/")
+        assert sign_in(client).status_code == 302
+        client.post("/accounts/logout/")
+        agent = StaffFactory(username="agent")
+        assert sign_in(client, door=ADMIN_LOGIN, username="agent").status_code == 302
+        enrol(client)
+        client.post(PAGE, {"action": "disable"})
+        assert TOTPDevice.objects.filter(user=agent, confirmed=True).exists()
