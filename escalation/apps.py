@@ -23,4 +23,7 @@ class EscalationConfig(AppConfig):
         ticket_signals.status_changed.connect(
             handlers.on_impact_or_status_changed, dispatch_uid="escalation.resume"
         )
+        signals.imported_breaches_owed.connect(
+            handlers.on_imported_breaches_owed, dispatch_uid="escalation.imported"
+        )
         scan.step_register("escalations", services.escalation_step)

@@ -2,7 +2,12 @@
 
 from tickets.models import Ticket
 
-from .services import escalation_resume, escalation_start, escalation_stop
+from .services import (
+    escalation_import_schedule,
+    escalation_resume,
+    escalation_start,
+    escalation_stop,
+)
 
 
 def on_responses_breached(sender, *, tickets: list[Ticket], **kwargs) -> None:
@@ -15,3 +20,7 @@ def on_first_response_recorded(sender, *, ticket: Ticket, **kwargs) -> None:
 
 def on_impact_or_status_changed(sender, *, ticket: Ticket, **kwargs) -> None:
     escalation_resume(ticket=ticket)
+
+
+def on_imported_breaches_owed(sender, *, tickets: list[Ticket], owed: list[Ticket], now, **kwargs):
+    escalation_import_schedule(tickets=tickets, owed=owed, now=now)

@@ -440,3 +440,23 @@ def escalation_acknowledge(*, token: str, user_agent: str = "") -> EscalationAck
         raise Conflict(
             "This escalation was already acknowledged.", code="already_acknowledged"
         ) from None
+
+
+def escalation_import_schedule(*, tickets: list[Ticket], owed: list[Ticket], now: datetime) -> None:
+    """Imported tickets (in memory; the import writes them): those whose first response was
+    missed before the import and is still owed start climbing one committed window after the
+    import, not retroactively, and no contact hears of the past; the others do not climb."""
+    maximums, policies = maximum_levels(), policies_by_kind()
+    owed_ids = {id(t) for t in owed}
+    for ticket in tickets:
+        policy = policies.get((ticket.kind, ticket.impact or ""))
+        if (
+            id(ticket) not in owed_ids
+            or policy is None
+            or ticket.escalation_level >= max_level_for(ticket=ticket, maximums=maximums)
+        ):
+            ticket.escalation_next_at = None
+        elif ticket.escalation_next_at is None:
+            ticket.escalation_next_at = deadline(
+                start=now, minutes=policy.first_response_minutes, calendar=policy.calendar
+            )

@@ -8,9 +8,14 @@ class PortalConfig(AppConfig):
 
     def ready(self) -> None:
         from django.apps import apps
+        from django.utils.module_loading import autodiscover_modules
 
         from .schedule import periodic_tasks_sync
         from .web import auth  # noqa: F401  (connects the failed sign-in log)
+
+        # Every app's tasks registered in every process, web included: services send them by
+        # name (tickets.broker), and only a registered task honours eager mode.
+        autodiscover_modules("tasks")
 
         # post_migrate is sent only for apps that have models, and `portal` has none: listen
         # for django_celery_beat's, which also means its tables exist by then.

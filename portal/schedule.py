@@ -27,6 +27,15 @@ def periodic_task_specs() -> list[PeriodicTaskSpec]:
                 "re-sends notifications left pending. Same code as `manage.py run_sla_scan`."
             ),
         ),
+        PeriodicTaskSpec(
+            name="Inbound mail",
+            task="inbound.tasks.inbound_mail_fetch",
+            every_seconds=settings.INBOUND_FETCH_INTERVAL_SECONDS,
+            description=(
+                "Reads replies by email from the support mailbox (INBOUND_IMAP_URL; does "
+                "nothing when it is unset). Same code as `manage.py fetch_inbound_mail`."
+            ),
+        ),
     ]
 
 

@@ -222,6 +222,20 @@ ATTACHMENT_ALLOWED_TYPES = env.list(
 SLA_SCAN_INTERVAL_SECONDS = env.int("SLA_SCAN_INTERVAL_SECONDS", default=60)
 
 
+# INBOUND MAIL (replies by email)
+# The support mailbox replies are read from: imaps://user:password@host[:port]/FOLDER (or
+# imap:// on a trusted network). Off when unset.
+INBOUND_IMAP_URL = env.str("INBOUND_IMAP_URL", default="")
+# The address replies go to; outgoing email carries its signed plus-address per ticket.
+INBOUND_REPLY_ADDRESS = env.str("INBOUND_REPLY_ADDRESS", default=parseaddr(DEFAULT_FROM_EMAIL)[1])
+INBOUND_FETCH_INTERVAL_SECONDS = env.int("INBOUND_FETCH_INTERVAL_SECONDS", default=60)
+# At most this many answers (refusals, "use the portal") to one sender per hour.
+INBOUND_ANSWERS_PER_SENDER_PER_HOUR = env.int("INBOUND_ANSWERS_PER_SENDER_PER_HOUR", default=3)
+# Messages one pass reads at most; the rest wait for the next pass.
+INBOUND_FETCH_BATCH_SIZE = env.int("INBOUND_FETCH_BATCH_SIZE", default=100)
+INBOUND_IMAP_TIMEOUT_SECONDS = env.int("INBOUND_IMAP_TIMEOUT_SECONDS", default=30)
+INSTALLED_APPS += ["inbound"]
+
 # ESCALATION
 # How long the acknowledgement link in an escalation email works.
 ESCALATION_ACK_MAX_AGE_HOURS = env.int("ESCALATION_ACK_MAX_AGE_HOURS", default=72)
@@ -312,6 +326,24 @@ for _name in ("SUPPORT_QUEUE_EMAIL", "DEFAULT_FROM_EMAIL"):
         validate_email(_address)
     except ValidationError:
         _refuse(_name, vars()[_name], "give an email address such as support@example.org")
+
+_address = parseaddr(INBOUND_REPLY_ADDRESS)[1]
+try:
+    validate_email(_address)
+except ValidationError:
+    _refuse("INBOUND_REPLY_ADDRESS", INBOUND_REPLY_ADDRESS, "give an address such as support@...")
+if "+" in _address.split("@", 1)[0]:
+    _refuse("INBOUND_REPLY_ADDRESS", INBOUND_REPLY_ADDRESS, "give the address without a +tag")
+
+if INBOUND_IMAP_URL:
+    _imap_scheme, _, _imap_rest = INBOUND_IMAP_URL.partition("://")
+    if _imap_scheme not in ("imap", "imaps") or not _imap_rest.rpartition("@")[2].strip("/"):
+        _refuse(
+            "INBOUND_IMAP_URL",
+            # Only the scheme: the rest may hold a password.
+            (_imap_scheme if _imap_rest else INBOUND_IMAP_URL[:8]) + "://...",
+            "use imaps://user:password@host[:port]/INBOX, or leave it unset to turn it off",
+        )
 
 try:
     URLValidator(schemes=["http", "https"])(PORTAL_BASE_URL)

@@ -5,6 +5,8 @@ from .health import healthz
 from .web.forms import AdminLoginForm
 from .web.reports import site_sla_report
 
+handler500 = "portal.errors.server_error"
+
 admin.site.site_header = "Rx.Health support"
 admin.site.site_title = "Rx.Health support"
 admin.site.index_title = "Support back office"

@@ -19,3 +19,6 @@ class SlaConfig(AppConfig):
         signals.impact_changed.connect(
             handlers.on_impact_changed, dispatch_uid="sla_impact_changed"
         )
+        signals.tickets_importing.connect(
+            handlers.on_tickets_importing, dispatch_uid="sla_tickets_importing"
+        )

@@ -3,7 +3,10 @@ run inside the ticket service's transaction, on the row it locked."""
 
 from typing import Any
 
+from tickets.models import Ticket
+
 from . import services
+from .signals import imported_breaches_owed
 
 
 def on_ticket_filed(*, ticket, **kwargs: Any) -> None:
@@ -25,3 +28,13 @@ def on_status_changed(*, ticket, before, after, **kwargs: Any) -> None:
 
 def on_impact_changed(*, ticket, before, after, **kwargs: Any) -> None:
     services.sla_impact_retarget(ticket=ticket, before=before, after=after)
+
+
+def on_tickets_importing(*, imports, now, **kwargs: Any) -> None:
+    owed = services.sla_clocks_import(imports=imports, now=now)
+    imported_breaches_owed.send(
+        sender=Ticket,
+        tickets=[i.ticket for i in imports],
+        owed=owed,
+        now=now,
+    )

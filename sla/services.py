@@ -23,6 +23,7 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
+from tickets.broker import task_enqueue
 from tickets.errors import DomainError
 from tickets.models import OPEN_STATUSES, Comment, Kind, SLAState, Status, Ticket, TicketEvent
 from tickets.services import ticket_history_record
@@ -366,10 +367,14 @@ def sla_policy_retarget(*, policy_id: int, batch_size: int = 500) -> int:
 def sla_policy_changed(*, policy: SLAPolicy) -> None:
     """Call after saving an SLA policy (admin's save_model): open tickets it governs are
     re-targeted by a task once the edit commits."""
-    from .tasks import sla_policy_retarget_task
-
     policy_id = policy.pk
-    transaction.on_commit(lambda: sla_policy_retarget_task.delay(policy_id))
+    transaction.on_commit(lambda: _retarget_after_commit(policy_id))
+
+
+def _retarget_after_commit(policy_id: int) -> None:
+    if not task_enqueue(name="sla.tasks.sla_policy_retarget", args=(policy_id,)):
+        # No sweep redoes a lost re-target: do it now rather than leave tickets on old targets.
+        sla_policy_retarget(policy_id=policy_id)
 
 
 def sla_calendar_changed(*, calendar: BusinessCalendar) -> None:
@@ -377,3 +382,41 @@ def sla_calendar_changed(*, calendar: BusinessCalendar) -> None:
     re-targets its open tickets."""
     for policy in SLAPolicy.objects.filter(calendar=calendar):
         sla_policy_changed(policy=policy)
+
+
+def sla_clocks_import(*, imports: list[Any], now: datetime) -> list[Ticket]:
+    """Set imported tickets' clocks in memory (the import writes them): targets count from the
+    original filing time; a target missed before the import is recorded as breached when it
+    was missed, with no warning or breach notice sent for it; a client-update cadence that ran
+    out before the import restarts from the import. Returns the tickets whose first response
+    breached and is still owed (escalation climbs for them from the import)."""
+    policies = {(p.kind, p.impact): p for p in SLAPolicy.objects.select_related("calendar")}
+    owed = []
+    for item in imports:
+        ticket = item.ticket
+        policy = policies.get((ticket.kind, ticket.impact))
+        for name in CLOCK_FIELDS:
+            field = Ticket._meta.get_field(name)
+            setattr(ticket, name, field.get_default())
+        ticket.last_client_update_at = item.last_staff_reply_at
+        _targets_apply(ticket, policy=policy, now=now, clamp=False)
+        ticket.responded_at = item.first_staff_reply_at
+        stopped = ticket.resolved_at if ticket.status not in OPEN_STATUSES else None
+        # When the clock stopped counting: the reply, the resolution, or (still owed) now.
+        end = ticket.responded_at or stopped or now
+        if ticket.response_due_at is not None and ticket.response_due_at < end:
+            ticket.response_breached_at = ticket.response_due_at
+            ticket.response_warned_at = ticket.response_warn_at
+        if ticket.status not in RUNNING:
+            ticket.paused_at = stopped or now
+        if ticket.next_update_due_at is not None and ticket.next_update_due_at <= now:
+            every = policy.update_every_minutes if policy else 0
+            ticket.next_update_due_at = now + timedelta(minutes=every)
+            ticket.update_warn_at = update_warn_for(
+                policy=policy, next_update_due_at=ticket.next_update_due_at, start=now
+            )
+        ticket.sla_state = sla_state_compute(ticket, now=now)
+        ticket.sla_next_check_at = sla_next_check_compute(ticket)
+        if ticket.response_breached_at and ticket.responded_at is None and ticket.is_open:
+            owed.append(ticket)
+    return owed

@@ -11,7 +11,7 @@ from django.contrib.admin.widgets import AdminSplitDateTime
 from django.contrib.auth import get_user_model
 from django.contrib.auth.admin import UserAdmin
 from django.db import transaction
-from django.db.models import F, QuerySet
+from django.db.models import F, Q, QuerySet
 from django.http import HttpRequest
 from django.urls import reverse
 from django.utils import timezone
@@ -339,6 +339,14 @@ def event_label(event: str) -> str:
     return dict(Notification.Event.choices).get(event, event)
 
 
+def ticket_admin_link(ticket: Ticket | None) -> str:
+    """A link to the ticket's back-office page, or a dash."""
+    if ticket is None:
+        return "-"
+    url = reverse("admin:tickets_ticket_change", args=[ticket.pk])
+    return format_html('<a href="{}">{}</a>', url, ticket.reference)
+
+
 def notification_status_html(obj: Notification) -> str:
     return format_html(
         '<span class="notification-{}">{}</span>', obj.status, obj.get_status_display()
@@ -369,7 +377,7 @@ class TicketAdmin(StaffWorkMixin, admin.ModelAdmin):
         ("assignee", admin.RelatedOnlyFieldListFilter),
     )
     list_select_related = ("site", "assignee")
-    search_fields = ("reference", "title")
+    search_fields = ("reference", "=jira_key", "title")
     date_hierarchy = "created_at"
     autocomplete_fields = ("site", "reporter", "assignee")
     list_per_page = 100
@@ -627,12 +635,14 @@ class NotificationAdmin(StaffWorkMixin, admin.ModelAdmin):
         return False
 
     def get_queryset(self, request: HttpRequest):
-        return Notification.objects.filter(ticket__in=tickets_visible_to(request.user))
+        visible = Q(ticket__in=tickets_visible_to(request.user))
+        if is_staff(request.user):
+            visible |= Q(ticket__isnull=True)  # answers to inbound mail that named no ticket
+        return Notification.objects.filter(visible)
 
     @admin.display(description="Ticket", ordering="ticket__reference")
     def ticket_link(self, obj: Notification):
-        url = reverse("admin:tickets_ticket_change", args=[obj.ticket_id])
-        return format_html('<a href="{}">{}</a>', url, obj.ticket.reference)
+        return ticket_admin_link(obj.ticket)
 
     @admin.display(description="Event", ordering="event")
     def event_label(self, obj: Notification) -> str:

@@ -158,6 +158,10 @@ class Ticket(models.Model):
     updated_at = models.DateTimeField(auto_now=True)
     resolved_at = models.DateTimeField(null=True, blank=True)
     closed_at = models.DateTimeField(null=True, blank=True)
+    # Moved in from JIRA: the key (old links and emails name it) and a digest of what
+    # was imported, so a second import updates only what changed there.
+    jira_key = models.CharField(max_length=40, unique=True, null=True, blank=True, editable=False)
+    jira_digest = models.CharField(max_length=64, blank=True, editable=False)
 
     # SLA clocks: written only by sla.services.
     sla_state = models.CharField(
@@ -253,6 +257,8 @@ class Comment(models.Model):
     by_staff = models.BooleanField(default=False)
     estimated_resolution_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
+    # The JIRA comment id when imported (blank otherwise): a second import updates, never adds.
+    jira_id = models.CharField(max_length=40, blank=True, default="", editable=False)
 
     class Meta:
         ordering = ["created_at", "id"]
@@ -285,6 +291,8 @@ class Attachment(models.Model):
     content_type = models.CharField(max_length=100)
     size = models.PositiveBigIntegerField()
     created_at = models.DateTimeField(auto_now_add=True)
+    # The JIRA attachment id when imported (blank otherwise).
+    jira_id = models.CharField(max_length=40, blank=True, default="", editable=False)
 
     class Meta:
         ordering = ["created_at", "id"]
@@ -307,6 +315,8 @@ class TicketEvent(models.Model):
         ESTIMATE_SET = "estimate_set", "Estimated resolution set"
         SLA = "sla", "SLA"
         ESCALATED = "escalated", "Escalated"
+        IMPORTED = "imported", "Imported from JIRA"
+        JIRA_HISTORY = "jira_history", "Changed in JIRA"
 
     ticket = models.ForeignKey(Ticket, on_delete=models.CASCADE, related_name="events")
     actor = models.ForeignKey(
@@ -322,6 +332,8 @@ class TicketEvent(models.Model):
     changes = models.JSONField(default=dict, blank=True)
     message = models.CharField(max_length=500, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
+    # The JIRA changelog entry this came from when imported (blank otherwise).
+    jira_id = models.CharField(max_length=40, blank=True, default="", editable=False)
 
     class Meta:
         ordering = ["created_at", "id"]
@@ -356,13 +368,17 @@ class Notification(models.Model):
         RESPONSE_AT_RISK = "response_at_risk", "First response at risk (to assignee)"
         RESPONSE_BREACHED = "response_breached", "First response breached (to assignee)"
         ESCALATED = "escalated", "Escalation (to escalation contacts)"
+        MAIL_ANSWER = "mail_answer", "Answer to an email that could not be accepted"
 
     class Status(models.TextChoices):
         PENDING = "pending", "Pending"
         SENT = "sent", "Sent"
         FAILED = "failed", "Failed"
 
-    ticket = models.ForeignKey(Ticket, on_delete=models.CASCADE, related_name="notifications")
+    # None only for answers to inbound mail that concerns no ticket (an unknown sender).
+    ticket = models.ForeignKey(
+        Ticket, on_delete=models.CASCADE, related_name="notifications", null=True, blank=True
+    )
     event = models.CharField(max_length=40)
     # Distinguishes repeats of one event on one ticket (the 3rd client update, level 4, ...).
     sequence = models.PositiveIntegerField(default=0)
@@ -388,6 +404,11 @@ class Notification(models.Model):
             models.UniqueConstraint(
                 fields=["ticket", "event", "sequence", "channel", "recipient"],
                 name="notification_once_per_key",
+            ),
+            models.UniqueConstraint(
+                fields=["event", "sequence", "channel", "recipient"],
+                condition=Q(ticket__isnull=True),
+                name="notification_once_per_key_without_ticket",
             ),
         ]
         indexes = [

@@ -26,6 +26,8 @@ from django.db import transaction
 from django.db.models import QuerySet
 from django.utils import timezone
 
+from .broker import task_enqueue
+from .email_threading import email_threading_headers
 from .models import Notification, Ticket
 
 logger = logging.getLogger(__name__)
@@ -52,6 +54,7 @@ def email_send(notification: Notification) -> None:
         body=notification.body_text,
         from_email=settings.DEFAULT_FROM_EMAIL,
         to=[notification.recipient],
+        headers=email_threading_headers(notification),
     )
     if notification.body_html:
         message.attach_alternative(notification.body_html, "text/html")
@@ -63,7 +66,7 @@ sender_register(Notification.Channel.EMAIL, email_send)
 
 def notifications_enqueue(
     *,
-    ticket: Ticket,
+    ticket: Ticket | None,
     event: str,
     recipients: Iterable[str],
     subject: str = "",
@@ -74,7 +77,8 @@ def notifications_enqueue(
 ) -> None:
     """Write one outbox row per distinct recipient, in the caller's transaction. A row whose
     key (ticket, event, sequence, channel, recipient) exists already is skipped, so calling
-    this twice for the same event sends nothing twice."""
+    this twice for the same event sends nothing twice. A row without a ticket (an answer to
+    mail that could not be accepted) is keyed by (event, sequence, channel, recipient)."""
     unique = list(dict.fromkeys(r.strip() for r in recipients if r and r.strip()))
     if not unique:
         return
@@ -96,7 +100,7 @@ def notifications_enqueue(
         ],
         ignore_conflicts=True,
     )
-    transaction.on_commit(_delivery_kick)
+    _delivery_kick_on_commit()
 
 
 def notifications_enqueue_rows(*, rows: list[Notification]) -> None:
@@ -109,7 +113,7 @@ def notifications_enqueue_rows(*, rows: list[Notification]) -> None:
     for row in rows:
         row.next_attempt_at = row.next_attempt_at or now
     Notification.objects.bulk_create(rows, ignore_conflicts=True)
-    transaction.on_commit(_delivery_kick)
+    _delivery_kick_on_commit()
 
 
 def notifications_requeue(*, notifications: QuerySet[Notification]) -> int:
@@ -124,14 +128,37 @@ def notifications_requeue(*, notifications: QuerySet[Notification]) -> int:
         sent_at=None,
     )
     if count:
-        transaction.on_commit(_delivery_kick)
+        _delivery_kick_on_commit()
     return count
 
 
-def _delivery_kick() -> None:
-    from .tasks import notifications_deliver_pending
+def _delivery_kick_on_commit() -> None:
+    """Ask for one delivery pass once the current transaction commits: one kick per
+    transaction, however many enqueue calls it made (a kick registered in a savepoint that
+    rolled back is gone from the list, so the next call registers it again)."""
+    connection = transaction.get_connection()
+    if connection.in_atomic_block and _delivery_kick in _run_at_this_commit(connection):
+        return
+    transaction.on_commit(_delivery_kick)
 
-    notifications_deliver_pending.delay()
+
+def _run_at_this_commit(connection) -> list:
+    """The callbacks the current transaction runs when it commits. A test case wraps each
+    test in atomic blocks of its own (Django marks them): there the transaction that matters
+    begins at the first block that is not the test's."""
+    blocks = connection.atomic_blocks
+    first = next((i for i, block in enumerate(blocks) if not block._from_testcase), None)
+    if first is None:
+        return []
+    if first == 0:
+        return [func for _, func, _ in connection.run_on_commit]
+    sid = connection.savepoint_ids[first - 1]
+    return [func for sids, func, _ in connection.run_on_commit if sid is not None and sid in sids]
+
+
+def _delivery_kick() -> None:
+    # A broker outage never fails the request that committed the rows: the sweep sends them.
+    task_enqueue(name="tickets.tasks.notifications_deliver_pending")
 
 
 def retry_delay(attempts: int) -> timedelta:
@@ -216,9 +243,11 @@ def _retry_schedule(notification_id: int, delay: timedelta) -> None:
 
         if live.CELERY_TASK_ALWAYS_EAGER:
             return  # eager mode would run it at once, before it is due; the sweep retries
-        from .tasks import notification_send
-
-        notification_send.apply_async((notification_id,), countdown=delay.total_seconds())
+        task_enqueue(
+            name="tickets.tasks.notification_send",
+            args=(notification_id,),
+            countdown=delay.total_seconds(),
+        )
 
     transaction.on_commit(kick)
 

@@ -2,7 +2,7 @@
 
 from django.contrib.auth.base_user import AbstractBaseUser
 from django.contrib.auth.models import AnonymousUser
-from django.db.models import QuerySet
+from django.db.models import Q, QuerySet
 
 from .models import (
     FILING_ROLES,
@@ -60,6 +60,23 @@ def ticket_get_visible(*, user: User, reference: str) -> Ticket:
         tickets_visible_to(user)
         .select_related("site", "reporter", "assignee")
         .get(reference=reference)
+    )
+
+
+def ticket_get_visible_by_jira_key(*, user: User, jira_key: str) -> Ticket:
+    """The imported ticket with this JIRA key if the user may see it; `Ticket.DoesNotExist`
+    otherwise (keys are matched without regard to case, as JIRA does)."""
+    return tickets_visible_to(user).get(jira_key=jira_key.strip().upper())
+
+
+def tickets_search(tickets: QuerySet[Ticket], *, term: str) -> QuerySet[Ticket]:
+    """Tickets whose reference or JIRA key is the term, or whose title contains it: the one
+    search of the portal, the API and the back office."""
+    term = term.strip()
+    if not term:
+        return tickets
+    return tickets.filter(
+        Q(reference__iexact=term) | Q(jira_key=term.upper()) | Q(title__icontains=term)
     )
 
 

@@ -18,3 +18,8 @@ status_changed = Signal()
 impact_changed = Signal()
 # kwargs: ticket, actor, before, after (user ids or None)
 assignee_changed = Signal()
+# kwargs: imports (a list of `tickets.jira.services.TicketImport`: the ticket, not yet written,
+# and its first and last public staff reply times), now. Sent once per batch of a JIRA import,
+# before the rows are written: handlers set their columns on the tickets in memory and the
+# import writes them with the rest, so the import sends nothing and costs a few queries a batch.
+tickets_importing = Signal()

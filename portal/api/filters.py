@@ -5,6 +5,7 @@ from django import forms
 from django_filters.fields import IsoDateTimeField
 
 from tickets.models import Impact, Kind, SLAState, Status, Ticket
+from tickets.selectors import tickets_search
 
 
 class UTCIsoDateTimeField(IsoDateTimeField):
@@ -34,6 +35,11 @@ class TicketFilter(django_filters.FilterSet):
     created_after = UTCIsoDateTimeFilter(field_name="created_at", lookup_expr="gte")
     created_before = UTCIsoDateTimeFilter(field_name="created_at", lookup_expr="lt")
     updated_after = UTCIsoDateTimeFilter(field_name="updated_at", lookup_expr="gte")
+    search = django_filters.CharFilter(
+        method="search_filter",
+        max_length=200,
+        help_text="A reference or JIRA key (exact), or words of the title.",
+    )
 
     class Meta:
         model = Ticket
@@ -46,4 +52,8 @@ class TicketFilter(django_filters.FilterSet):
             "created_after",
             "created_before",
             "updated_after",
+            "search",
         ]
+
+    def search_filter(self, queryset, name, value):
+        return tickets_search(queryset, term=value)

@@ -76,6 +76,7 @@ class TicketSerializer(serializers.ModelSerializer):
             "updated_at",
             "resolved_at",
             "closed_at",
+            "jira_key",
             "sla",
         ]
         read_only_fields = fields

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, OperationalError, transaction
 from django.utils import timezone
 
 from tickets.models import Notification
@@ -60,47 +60,74 @@ def api_token_used(*, token: ApiToken, now: datetime | None = None) -> None:
 class IdempotencyClaim:
     """What to do with a request carrying an Idempotency-Key."""
 
-    record: IdempotencyRecord | None  # set when this request is the first: finish it later
-    replay: IdempotencyRecord | None = None  # set when the first request finished
+    record: IdempotencyRecord | None  # set when this request may run: finish it in its transaction
+    replay: IdempotencyRecord | None = None  # set when the first request committed
     conflict: str = ""  # "mismatch" (422) or "running" (409)
 
 
+# PostgreSQL's lock_not_available: another live request holds the key's row.
+_LOCK_NOT_AVAILABLE = "55P03"
+
+
 def idempotency_claim(*, user: Any, key: str, request_hash: str) -> IdempotencyClaim:
-    """Claim the key for this request, or say why not. Commits at once (outside any request
-    transaction) so a concurrent retry sees the claim."""
+    """Find or make the key's record, or say why the request may not run. Commits at once
+    (outside any request transaction) so a concurrent retry finds the record."""
     now = timezone.now()
     for _ in range(2):
-        try:
-            with transaction.atomic():
-                record = IdempotencyRecord.objects.create(
-                    user=user, key=key, request_hash=request_hash, expires_at=now + IDEMPOTENCY_TTL
-                )
-            return IdempotencyClaim(record=record)
-        except IntegrityError:
-            existing = IdempotencyRecord.objects.filter(user=user, key=key).first()
-            if existing is None:
-                continue  # purged in between: try again
-            if existing.expires_at <= now:
-                IdempotencyRecord.objects.filter(pk=existing.pk, expires_at__lte=now).delete()
-                continue
-            if existing.request_hash != request_hash:
-                return IdempotencyClaim(record=None, conflict="mismatch")
-            if existing.response_status is None:
-                return IdempotencyClaim(record=None, conflict="running")
+        existing = IdempotencyRecord.objects.filter(user=user, key=key).first()
+        if existing is not None and existing.expires_at <= now:
+            IdempotencyRecord.objects.filter(pk=existing.pk, expires_at__lte=now).delete()
+            existing = None
+        if existing is None:
+            try:
+                with transaction.atomic():
+                    record = IdempotencyRecord.objects.create(
+                        user=user,
+                        key=key,
+                        request_hash=request_hash,
+                        expires_at=now + IDEMPOTENCY_TTL,
+                    )
+                return IdempotencyClaim(record=record)
+            except IntegrityError:
+                continue  # a concurrent request made it first: look again
+        if existing.request_hash != request_hash:
+            return IdempotencyClaim(record=None, conflict="mismatch")
+        if existing.response_status is not None:
             return IdempotencyClaim(record=None, replay=existing)
+        # Unfinished: either still running or died before committing; `idempotency_hold` says.
+        return IdempotencyClaim(record=existing)
     return IdempotencyClaim(record=None, conflict="running")
 
 
+def idempotency_hold(*, record: IdempotencyRecord) -> IdempotencyClaim:
+    """Lock the key's record for the rest of the caller's transaction, in which the request
+    runs and `idempotency_finish` stores its response, so both commit or neither does. A
+    request that died before committing leaves the key free at once (its lock goes with its
+    connection); one that committed is replayed; one still running makes this "running".
+    (SQLite has no row locks; its write transactions run one at a time.)"""
+    try:
+        with transaction.atomic():  # a savepoint: a refused lock leaves the caller's usable
+            held = (
+                IdempotencyRecord.objects.select_for_update(nowait=True)
+                .filter(pk=record.pk)
+                .first()
+            )
+    except OperationalError as exc:
+        if getattr(exc.__cause__, "sqlstate", None) != _LOCK_NOT_AVAILABLE:
+            raise
+        return IdempotencyClaim(record=None, conflict="running")
+    if held is None:  # expired and purged in between: the client may simply retry
+        return IdempotencyClaim(record=None, conflict="running")
+    if held.response_status is not None:
+        return IdempotencyClaim(record=None, replay=held)
+    return IdempotencyClaim(record=held)
+
+
 def idempotency_finish(*, record: IdempotencyRecord, status: int, body: Any) -> None:
-    """Store the response the first request gave."""
+    """Store the response the first request gave, in that request's transaction."""
     record.response_status = status
     record.response_body = body
     record.save(update_fields=["response_status", "response_body"])
-
-
-def idempotency_release(*, record: IdempotencyRecord) -> None:
-    """Forget a claim whose request failed on the server, so the client may retry."""
-    IdempotencyRecord.objects.filter(pk=record.pk).delete()
 
 
 def idempotency_records_purge(*, now: datetime | None = None) -> int:

@@ -15,7 +15,6 @@ from django.contrib.auth.tokens import default_token_generator
 from django.core.exceptions import PermissionDenied
 from django.core.mail import EmailMultiAlternatives
 from django.core.paginator import Paginator
-from django.db.models import Q
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.template.loader import render_to_string
@@ -49,6 +48,7 @@ from tickets.selectors import (
     sites_visible_to,
     sites_where_can_file,
     ticket_get_visible,
+    tickets_search,
     tickets_visible_to,
 )
 
@@ -153,7 +153,7 @@ def dashboard(request: HttpRequest) -> HttpResponse:
     if f["site"]:
         tickets = tickets.filter(site__slug=f["site"])
     if f["q"]:
-        tickets = tickets.filter(Q(reference__iexact=f["q"]) | Q(title__icontains=f["q"]))
+        tickets = tickets_search(tickets, term=f["q"])
     page = Paginator(tickets.order_by("-created_at", "-id"), settings.PORTAL_DASHBOARD_PAGE_SIZE)
     page = page.get_page(request.GET.get("page"))
     high_open = list(

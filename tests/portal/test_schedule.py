@@ -16,7 +16,14 @@ def test_migrate_registers_the_sla_scan_once_every_minute():
     task = scan_tasks().get()
     assert task.enabled
     assert (task.interval.every, task.interval.period) == (60, IntervalSchedule.SECONDS)
-    assert [spec.name for spec in periodic_task_specs()] == [task.name]
+    assert task.name in [spec.name for spec in periodic_task_specs()]
+
+
+def test_migrate_registers_the_inbound_mail_pass_next_to_the_scan():
+    task = PeriodicTask.objects.get(task="inbound.tasks.inbound_mail_fetch")
+    assert task.enabled
+    assert task.name == "Inbound mail"
+    assert (task.interval.every, task.interval.period) == (60, IntervalSchedule.SECONDS)
 
 
 def test_a_second_migrate_keeps_one_task_and_the_operators_changes():

@@ -1,7 +1,13 @@
+import datetime
+
 import pytest
+import time_machine
 from django.urls import reverse
 
 from sla.models import SLAPolicy
+from tests.brokers import broker_at, unreachable_broker_url
+from tests.sla.conftest import MONDAY
+from tests.sla.helpers import file_ticket, fresh
 from tests.tickets.factories import StaffFactory, SuperuserFactory
 
 pytestmark = pytest.mark.django_db
@@ -132,3 +138,31 @@ def test_editing_a_calendars_hours_in_admin_moves_the_tickets_counted_in_it(
     assert fresh(ticket).response_due_at == datetime.datetime(
         2026, 11, 24, 0, 1, tzinfo=datetime.UTC
     )
+
+
+def test_editing_a_policy_while_the_broker_is_down_still_moves_the_open_tickets(
+    client, site, pm, django_capture_on_commit_callbacks, caplog
+):
+    ticket = file_ticket(actor=pm, site=site, impact="high", at=MONDAY)
+    client.force_login(SuperuserFactory())
+    policy = SLAPolicy.objects.get(kind="incident", impact="high")
+    with (
+        broker_at(unreachable_broker_url()),
+        time_machine.travel(MONDAY + datetime.timedelta(minutes=5), tick=False),
+        django_capture_on_commit_callbacks(execute=True),
+    ):
+        response = client.post(
+            reverse("admin:sla_slapolicy_change", args=[policy.pk]),
+            {
+                "kind": "incident",
+                "impact": "high",
+                "first_response_hours": "2",
+                "update_every_hours": "1",
+                "at_risk_percent": 75,
+                "update_warning_minutes": 15,
+                "calendar": "",
+            },
+        )
+    assert response.status_code == 302
+    assert fresh(ticket).response_due_at == MONDAY + datetime.timedelta(hours=2)
+    assert "Broker unreachable: task sla.tasks.sla_policy_retarget not queued" in caplog.text

@@ -4,6 +4,7 @@ import datetime
 from zoneinfo import ZoneInfo
 
 import pytest
+import time_machine
 
 from sla import services as sla_services
 from sla.models import SLAPolicy
@@ -302,7 +303,11 @@ def test_editing_a_calendar_retargets_the_tickets_of_policies_counting_in_it(
     ticket = file_ticket(actor=pm, site=site, kind="general", at=filed)
     assert ticket.response_due_at == datetime.datetime(2026, 11, 26, 10, 0, tzinfo=NY)
 
-    with django_capture_on_commit_callbacks(execute=True):
+    # The re-target runs after commit, so the whole edit happens at one fixed instant.
+    with (
+        time_machine.travel(filed + H, tick=False),
+        django_capture_on_commit_callbacks(execute=True),
+    ):
         HolidayFactory(calendar=calendar, date=datetime.date(2026, 11, 26), name="Thanksgiving")
-        at(filed + H, sla_services.sla_calendar_changed, calendar=calendar)
+        sla_services.sla_calendar_changed(calendar=calendar)
     assert fresh(ticket).response_due_at == datetime.datetime(2026, 11, 27, 10, 0, tzinfo=NY)

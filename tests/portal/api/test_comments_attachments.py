@@ -1,10 +1,21 @@
+from datetime import UTC, datetime
+
 import pytest
+import time_machine
 from django.core.files.uploadedfile import SimpleUploadedFile
 
 from tickets import services
 from tickets.models import Attachment, Comment
 
 PDF = b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"
+
+
+@pytest.fixture
+def frozen():
+    """A fixed clock for tests that send dates which must lie in the future; request it before
+    the fixtures that file tickets."""
+    with time_machine.travel(datetime(2026, 12, 1, 15, 0, tzinfo=UTC), tick=False):
+        yield
 
 
 def comments_url(ticket) -> str:
@@ -62,7 +73,7 @@ def test_posting_a_comment_by_role(clients, ticket, role, expected):
         assert response.json()["public"] is True
 
 
-def test_staff_write_internal_notes_and_estimates(clients, ticket):
+def test_staff_write_internal_notes_and_estimates(frozen, clients, ticket):
     note = clients["staff"].post(
         comments_url(ticket), {"body": "internal", "public": False}, format="json"
     )

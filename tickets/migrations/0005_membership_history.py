@@ -8,7 +8,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('tickets', '0002_sla_clock_columns'),
+        ('tickets', '0004_notification_without_ticket'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 

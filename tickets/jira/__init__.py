@@ -1,0 +1,2 @@
+"""Moving in from JIRA: reading its exports (`reader`), mapping its values onto ours
+(`mapping`) and writing the tickets (`services`)."""
