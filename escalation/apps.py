@@ -17,6 +17,9 @@ class EscalationConfig(AppConfig):
         signals.first_response_recorded.connect(
             handlers.on_first_response_recorded, dispatch_uid="escalation.first_response"
         )
+        signals.first_responses_recorded.connect(
+            handlers.on_first_responses_recorded, dispatch_uid="escalation.first_responses"
+        )
         ticket_signals.impact_changed.connect(
             handlers.on_impact_or_status_changed, dispatch_uid="escalation.resume"
         )

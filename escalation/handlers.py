@@ -7,6 +7,7 @@ from .services import (
     escalation_resume,
     escalation_start,
     escalation_stop,
+    escalation_stop_many,
 )
 
 
@@ -16,6 +17,10 @@ def on_responses_breached(sender, *, tickets: list[Ticket], **kwargs) -> None:
 
 def on_first_response_recorded(sender, *, ticket: Ticket, **kwargs) -> None:
     escalation_stop(ticket=ticket)
+
+
+def on_first_responses_recorded(sender, *, tickets: list[Ticket], **kwargs) -> None:
+    escalation_stop_many(tickets=tickets)
 
 
 def on_impact_or_status_changed(sender, *, ticket: Ticket, **kwargs) -> None:

@@ -12,7 +12,9 @@ from django.core import signing
 from django.db.models import Prefetch, Q, QuerySet
 from django.utils import timezone
 
+from sla.clocks import deadline
 from sla.models import SLAPolicy
+from sla.selectors import policy_for
 from tickets.errors import Conflict, DomainError, NotAllowed
 from tickets.models import FILING_ROLES, ClientSite, Ticket
 from tickets.selectors import is_staff, membership_role
@@ -201,7 +203,33 @@ def escalation_request_refusal(
             "for its kind and impact. Call the support line for urgent help.",
             code="at_maximum",
         )
+    next_possible = client_escalation_next_possible(ticket=ticket)
+    if next_possible is not None and next_possible > now:
+        local = next_possible.astimezone(zoneinfo.ZoneInfo(ticket.site.timezone))
+        return Conflict(
+            "This ticket was escalated at your site's request less than one committed "
+            f"response time ago. You can escalate it again from {local:%Y-%m-%d %H:%M %Z}; "
+            f"for urgent help call {settings.SUPPORT_PHONE}.",
+            code="too_soon",
+        )
     return None
+
+
+def client_escalation_next_possible(*, ticket: Ticket) -> datetime | None:
+    """When a site contact may next press Escalate: one committed window (the policy's
+    first-response time) after the last escalation someone asked for; None if none was."""
+    last = (
+        EscalationRecord.objects.filter(ticket=ticket, automatic=False)
+        .order_by("-reached_at")
+        .values_list("reached_at", flat=True)
+        .first()
+    )
+    if last is None:
+        return None
+    policy = policy_for(kind=ticket.kind, impact=ticket.impact)
+    if policy is None:
+        return None
+    return deadline(start=last, minutes=policy.first_response_minutes, calendar=policy.calendar)
 
 
 def escalation_panel(*, ticket: Ticket, user: Any) -> dict[str, Any]:
@@ -209,10 +237,15 @@ def escalation_panel(*, ticket: Ticket, user: Any) -> dict[str, Any]:
     whether this user may press Escalate now (and if not, why)."""
     names = level_names()
     refusal = escalation_request_refusal(ticket=ticket, actor=user)
+    following = ticket.escalation_level + 1
     return {
         "level": ticket.escalation_level,
         "level_name": names.get(ticket.escalation_level, ""),
         "groups": [names[n] for n in sorted(names) if n <= ticket.escalation_level],
+        # What pressing Escalate would do: the level reached and every group then emailed.
+        "next_level": following,
+        "next_level_name": names.get(following, ""),
+        "next_groups": [names[n] for n in sorted(names) if FIRST_NOTIFIED_LEVEL <= n <= following],
         "can_escalate": refusal is None,
         "refusal": refusal.message if refusal is not None else "",
         "refusal_code": refusal.code if refusal is not None else "",

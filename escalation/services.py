@@ -13,11 +13,12 @@ from typing import Any
 from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.template.loader import render_to_string
-from django.urls import NoReverseMatch, reverse
+from django.urls import reverse
 from django.utils import timezone
 
 from sla.clocks import deadline
 from sla.models import SLAPolicy
+from sla.notify import backoffice_url
 from sla.selectors import policy_for
 from tickets.errors import Conflict
 from tickets.models import Notification, Status, Ticket, TicketEvent
@@ -105,14 +106,6 @@ def _duration(delta: timedelta) -> str:
     return " ".join(parts)
 
 
-def _admin_url(ticket: Ticket) -> str:
-    try:
-        path = reverse("admin:tickets_ticket_change", args=[ticket.pk])
-    except NoReverseMatch:  # the ticket admin is registered by another part of the project
-        path = f"{reverse('admin:index')}tickets/ticket/{ticket.pk}/change/"
-    return f"{settings.PORTAL_BASE_URL}{path}"
-
-
 def _ack_url(*, ticket: Ticket, level: int, email: str) -> str:
     token = ack_token_make(ticket_id=ticket.pk, level=level, email=email)
     return f"{settings.PORTAL_BASE_URL}{reverse('escalation-ack', args=[token])}"
@@ -141,7 +134,7 @@ def _notifications(
         "due_at": ticket.response_due_at,
         "when": when,
         "support_phone": settings.SUPPORT_PHONE,
-        "admin_url": _admin_url(ticket),
+        "admin_url": backoffice_url(ticket),
         "ack_url": _ACK_PLACEHOLDER,
         "ack_hours": settings.ESCALATION_ACK_MAX_AGE_HOURS,
         "requested_by": (
@@ -282,10 +275,19 @@ def escalation_start(*, tickets: list[Ticket]) -> list[Ticket]:
 @transaction.atomic
 def escalation_stop(*, ticket: Ticket) -> Ticket:
     """A first response landed: no further automatic levels for this ticket."""
-    if ticket.escalation_next_at is not None:
-        ticket.escalation_next_at = None
-        ticket.save(update_fields=["escalation_next_at"])
+    escalation_stop_many(tickets=[ticket])
     return ticket
+
+
+def escalation_stop_many(*, tickets: list[Ticket]) -> int:
+    """First responses landed on these locked tickets (a broadcast reply): stop their climb
+    in one statement. Returns how many were climbing."""
+    climbing = [t for t in tickets if t.escalation_next_at is not None]
+    for ticket in climbing:
+        ticket.escalation_next_at = None
+    if climbing:
+        Ticket.objects.filter(pk__in=[t.pk for t in climbing]).update(escalation_next_at=None)
+    return len(climbing)
 
 
 @transaction.atomic

@@ -11,6 +11,7 @@ class PortalConfig(AppConfig):
         from django.utils.module_loading import autodiscover_modules
 
         from .schedule import periodic_tasks_sync
+        from .staff_roles import staff_roles_sync
         from .web import auth  # noqa: F401  (connects the failed sign-in log)
 
         # Every app's tasks registered in every process, web included: services send them by
@@ -23,4 +24,9 @@ class PortalConfig(AppConfig):
             periodic_tasks_sync,
             sender=apps.get_app_config("django_celery_beat"),
             dispatch_uid="portal_schedule",
+        )
+        post_migrate.connect(
+            staff_roles_sync,
+            sender=apps.get_app_config("django_celery_beat"),
+            dispatch_uid="portal_staff_roles",
         )

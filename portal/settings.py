@@ -45,6 +45,8 @@ if not SECRET_KEY:
 ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["127.0.0.1", "localhost"])
 TIME_ZONE = "UTC"
 USE_TZ = True
+# One date format everywhere ("Wed 25 Nov 2026, 14:30 EST"): portal/formats/en/formats.py.
+FORMAT_MODULE_PATH = ["portal.formats"]
 USE_I18N = True
 LANGUAGE_CODE = "en-us"
 ROOT_URLCONF = "portal.urls"
@@ -106,6 +108,7 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "portal.backoffice.middleware.StaffTimezoneMiddleware",
 ]
 
 TEMPLATES = [
@@ -193,6 +196,9 @@ except ImproperlyConfigured as exc:
         f"EMAIL_URL is not valid ({exc}): use smtp://user:password@host:587, "
         "smtp+tls://..., smtp+ssl://..., or consolemail:// (the default)."
     ) from None
+if not env.str("EMAIL_URL", default=""):
+    # Unset: one console line per email (the full message is in the notification ledger).
+    EMAIL_BACKEND = "portal.mail.OneLineConsoleBackend"
 DEFAULT_FROM_EMAIL = env.str(
     "DEFAULT_FROM_EMAIL", default="Rx.Health Support <support@rxhealth.example>"
 )
@@ -434,6 +440,10 @@ SPECTACULAR_SETTINGS.update(
         "SERVE_INCLUDE_SCHEMA": False,
         # No validator badge: Swagger UI would fetch it from another host (air-gapped sites).
         "SWAGGER_UI_SETTINGS": {"deepLinking": True, "validatorUrl": None},
+        "ENUM_NAME_OVERRIDES": {
+            "StatusEnum": "tickets.models.Status",
+            "MajorIncidentStatusEnum": "tickets.models.MajorIncident.Status",
+        },
     }
 )
 

@@ -13,6 +13,9 @@ class SlaConfig(AppConfig):
         signals.ticket_filed.connect(handlers.on_ticket_filed, dispatch_uid="sla_ticket_filed")
         signals.reply_posting.connect(handlers.on_reply_posting, dispatch_uid="sla_reply_posting")
         signals.reply_posted.connect(handlers.on_reply_posted, dispatch_uid="sla_reply_posted")
+        signals.replies_broadcast.connect(
+            handlers.on_replies_broadcast, dispatch_uid="sla_replies_broadcast"
+        )
         signals.status_changed.connect(
             handlers.on_status_changed, dispatch_uid="sla_status_changed"
         )

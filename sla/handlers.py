@@ -22,6 +22,12 @@ def on_reply_posted(*, ticket, comment, **kwargs: Any) -> None:
     services.sla_reply_record(ticket=ticket, comment=comment)
 
 
+def on_replies_broadcast(*, tickets, comments, broadcast_id, headline, **kwargs: Any) -> None:
+    services.sla_replies_record(
+        tickets=tickets, comments=comments, broadcast_id=broadcast_id, headline=headline
+    )
+
+
 def on_status_changed(*, ticket, before, after, **kwargs: Any) -> None:
     services.sla_status_apply(ticket=ticket, before=before, after=after)
 

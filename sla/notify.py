@@ -11,9 +11,11 @@ from zoneinfo import ZoneInfo
 
 from django.conf import settings
 from django.template.loader import render_to_string
+from django.urls import reverse
 
+from tickets.clockface import when_text, zone_named
 from tickets.models import Notification, Ticket
-from tickets.outbox import notifications_enqueue
+from tickets.outbox import notifications_enqueue, notifications_enqueue_rows
 from tickets.selectors import site_contact_emails
 
 from .models import SLAPolicy
@@ -31,7 +33,26 @@ SUBJECTS = {
     Event.UPDATE_DUE_SOON: "[{reference}] Client update due {next_update_due}: {title}",
     Event.RESPONSE_AT_RISK: "[{reference}] First response at risk, due {response_due}: {title}",
     Event.RESPONSE_BREACHED: "[{reference}] First response missed (due {response_due}): {title}",
+    Event.CLIENT_REPLIED: "[{reference}] The client replied: {title}",
+    Event.MAJOR_INCIDENT_UPDATE: "[{reference}] Major incident update: {headline}",
 }
+
+# Emails to Rx.Health staff: their link opens the ticket in the back office, where the
+# agent can reply with an estimate or write an internal note.
+STAFF_EVENTS = frozenset(
+    {
+        Event.STAFF_ALERT,
+        Event.UPDATE_DUE_SOON,
+        Event.RESPONSE_AT_RISK,
+        Event.RESPONSE_BREACHED,
+        Event.CLIENT_REPLIED,
+    }
+)
+
+
+def backoffice_url(ticket: Ticket) -> str:
+    """The ticket's page in the back office, as an absolute link for emails."""
+    return settings.PORTAL_BASE_URL + reverse("admin:tickets_ticket_change", args=[ticket.pk])
 
 
 def unique_emails(emails: list[str]) -> list[str]:
@@ -62,17 +83,11 @@ def staff_recipients(ticket: Ticket) -> list[str]:
 
 
 def _when(moment: datetime | None, tz: ZoneInfo) -> str:
-    if moment is None:
-        return ""
-    local = moment.astimezone(tz)
-    return f"{local:%a %d %b %Y, %H:%M} {local.tzname()}"
+    return when_text(moment, tz)
 
 
 def _site_tz(ticket: Ticket) -> ZoneInfo:
-    try:
-        return ZoneInfo(ticket.site.timezone)
-    except (ValueError, KeyError):
-        return ZoneInfo("UTC")
+    return zone_named(ticket.site.timezone)
 
 
 def when_local(moment: datetime | None, ticket: Ticket) -> str:
@@ -106,6 +121,7 @@ def email_context(
         "estimated_resolution": _when(ticket.estimated_resolution_at, tz),
         "commitment": policy_commitment(policy) if policy else "",
         "link": f"{settings.PORTAL_BASE_URL}/tickets/{ticket.reference}/",
+        "staff_link": backoffice_url(ticket),
         "support_phone": settings.SUPPORT_PHONE,
     }
     context.update(extra)
@@ -114,6 +130,8 @@ def email_context(
 
 def email_render(event: str, context: dict[str, Any]) -> tuple[str, str, str]:
     """(subject, text body, HTML body) of one event's email."""
+    if event in STAFF_EVENTS:
+        context = {**context, "link": context["staff_link"]}
     subject = SUBJECTS[event].format(**context)
     subject = " ".join(subject.split())[:300]
     text = render_to_string(f"emails/{event}.txt", context)
@@ -171,3 +189,50 @@ def notification_rows(
         )
         for recipient in unique_emails(recipients)
     ]
+
+
+def notify_once_per_person(
+    *,
+    tickets: list[Ticket],
+    event: str,
+    sequence: int,
+    site_emails: dict[int, list[str]],
+    **extra: Any,
+) -> int:
+    """One email per distinct person for one event that reached many tickets (a major
+    incident's update), filed in the ledger under that person's first ticket. A person
+    already written for this event and sequence (an earlier batch) is skipped, so each hears
+    once; the email lists their tickets. Returns how many rows were written."""
+    tickets_of: dict[str, list[Ticket]] = {}
+    address: dict[str, str] = {}
+    for ticket in tickets:
+        for email in client_recipients(ticket, site_emails=site_emails.get(ticket.site_id, [])):
+            tickets_of.setdefault(email.lower(), []).append(ticket)
+            address.setdefault(email.lower(), email)
+    already = {
+        email.lower()
+        for email in Notification.objects.filter(
+            event=event,
+            sequence=sequence,
+            channel=Notification.Channel.EMAIL,
+            recipient__in=list(address.values()),
+        ).values_list("recipient", flat=True)
+    }
+    # People with the same tickets get the same email: render it once per group.
+    groups: dict[tuple[int, ...], list[str]] = {}
+    for key, mine in tickets_of.items():
+        if key not in already:
+            groups.setdefault(tuple(t.pk for t in mine), []).append(address[key])
+    rows = []
+    for emails in groups.values():
+        mine = tickets_of[emails[0].lower()]
+        rows += notification_rows(
+            ticket=mine[0],
+            event=event,
+            recipients=emails,
+            sequence=sequence,
+            tickets=[(t.reference, t.title) for t in mine],
+            **extra,
+        )
+    notifications_enqueue_rows(rows=rows)
+    return len(rows)

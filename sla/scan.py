@@ -13,13 +13,15 @@ from collections.abc import Callable
 from datetime import datetime, timedelta
 
 from django.conf import settings
-from django.db import connection, transaction
+from django.db import transaction
 from django.utils import timezone
 
-from tickets.models import FILING_ROLES, Kind, Notification, SiteMembership, Ticket, TicketEvent
+from tickets.models import Kind, Notification, Ticket, TicketEvent
 from tickets.outbox import notifications_enqueue_rows
+from tickets.selectors import site_contact_emails_by_site
 
 from . import notify
+from .columns import ticket_columns_write
 from .models import ScanRun, SLAPolicy
 from .services import (
     RUNNING,
@@ -60,45 +62,12 @@ def step_register(name: str, step: Step) -> None:
 
 def _site_emails(tickets: list[Ticket]) -> dict[int, list[str]]:
     """pm and it emails per site, for every site in the batch, in one query."""
-    emails: dict[int, list[str]] = {}
-    rows = (
-        SiteMembership.objects.filter(
-            site_id__in={t.site_id for t in tickets}, role__in=FILING_ROLES, user__is_active=True
-        )
-        .exclude(user__email="")
-        .order_by("site_id", "user__email")
-        .values_list("site_id", "user__email")
-    )
-    for site_id, email in rows:
-        emails.setdefault(site_id, []).append(email)
-    return emails
+    return site_contact_emails_by_site(site_ids={t.site_id for t in tickets})
 
 
 def _clock_columns_write(tickets: list[Ticket]) -> None:
-    """Write the scan's columns of every ticket in the batch with one statement. On
-    PostgreSQL an UPDATE ... FROM unnest(arrays), one array parameter per column (Django's
-    bulk_update builds a CASE per row and column, which costs far more Python than SQL)."""
-    if connection.vendor != "postgresql":
-        Ticket.objects.bulk_update(tickets, SCAN_FIELDS)
-        return
-    quote = connection.ops.quote_name
-    fields = [Ticket._meta.get_field(name) for name in SCAN_FIELDS]
-    pk = Ticket._meta.pk
-    columns = [pk.column] + [field.column for field in fields]
-    arrays = ", ".join(f"%s::{field.cast_db_type(connection)}[]" for field in [pk, *fields])
-    # Only identifiers from the model's own metadata go into the text; values are parameters.
-    sql = (
-        f"UPDATE {quote(Ticket._meta.db_table)} AS t SET "  # noqa: S608
-        + ", ".join(f"{quote(c)} = v.{quote(c)}" for c in columns[1:])
-        + f" FROM unnest({arrays}) AS v({', '.join(quote(c) for c in columns)})"
-        + f" WHERE t.{quote(pk.column)} = v.{quote(pk.column)}"
-    )
-    params = [[ticket.pk for ticket in tickets]] + [
-        [field.get_db_prep_save(getattr(ticket, field.attname), connection) for ticket in tickets]
-        for field in fields
-    ]
-    with connection.cursor() as cursor:
-        cursor.execute(sql, params)
+    """Write the scan's columns of every ticket in the batch with one statement."""
+    ticket_columns_write(tickets=tickets, fields=SCAN_FIELDS)
 
 
 def _ticket_scan(

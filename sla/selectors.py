@@ -10,6 +10,16 @@ def policy_for(*, kind: str, impact: str = "") -> SLAPolicy | None:
     )
 
 
+def policies_for(*, pairs: set[tuple[str, str]]) -> dict[tuple[str, str], SLAPolicy]:
+    """The policies for several (kind, impact) pairs in one query, keyed by the pair."""
+    kinds = {kind for kind, _ in pairs}
+    return {
+        (policy.kind, policy.impact): policy
+        for policy in SLAPolicy.objects.select_related("calendar").filter(kind__in=kinds)
+        if (policy.kind, policy.impact) in {(k, i or "") for k, i in pairs}
+    }
+
+
 def scan_last() -> ScanRun | None:
     """The most recent scan pass, or None before the first."""
     return ScanRun.objects.order_by("-started_at").first()

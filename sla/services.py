@@ -26,13 +26,15 @@ from django.utils import timezone
 from tickets.broker import task_enqueue
 from tickets.errors import DomainError
 from tickets.models import OPEN_STATUSES, Comment, Kind, SLAState, Status, Ticket, TicketEvent
+from tickets.selectors import site_contact_emails_by_site
 from tickets.services import ticket_history_record
 
 from . import notify
 from .clocks import WorkingTime, deadline_seconds, working_seconds
+from .columns import ticket_columns_write
 from .models import BusinessCalendar, SLAPolicy
-from .selectors import policy_for
-from .signals import first_response_recorded
+from .selectors import policies_for, policy_for
+from .signals import first_response_recorded, first_responses_recorded
 
 Event = notify.Event
 RUNNING = (Status.NEW, Status.IN_PROGRESS)
@@ -54,6 +56,19 @@ CLOCK_FIELDS = [
     "estimated_resolution_at",
     "paused_at",
     "paused_seconds",
+    "sla_next_check_at",
+]
+
+# What a public staff reply changes (the batch writes only these).
+REPLY_FIELDS = [
+    "responded_at",
+    "estimated_resolution_at",
+    "last_client_update_at",
+    "update_cycle",
+    "update_paused_seconds",
+    "next_update_due_at",
+    "update_warn_at",
+    "sla_state",
     "sla_next_check_at",
 ]
 
@@ -221,18 +236,17 @@ def sla_reply_check(*, ticket: Ticket, comment: Comment) -> None:
         )
 
 
-def sla_reply_record(*, ticket: Ticket, comment: Comment) -> Ticket:
-    """A public staff reply: the first one meets the first response; on an incident every one
-    restarts the client-update cadence; the site hears about it (without its text)."""
-    if not (comment.public and comment.by_staff):
-        return ticket
-    now = comment.created_at or timezone.now()
-    policy = policy_for(kind=ticket.kind, impact=ticket.impact)
+def _reply_clocks_apply(
+    ticket: Ticket, *, now: datetime, policy: SLAPolicy | None, estimate: datetime | None
+) -> bool:
+    """What a public staff reply does to a ticket's clocks (in memory; the caller saves):
+    the first one meets the first response; on an incident every one restarts the
+    client-update cadence. Returns whether it was the first response."""
     first = ticket.responded_at is None
     if first:
         ticket.responded_at = now
-    if comment.estimated_resolution_at is not None:
-        ticket.estimated_resolution_at = comment.estimated_resolution_at
+    if estimate is not None:
+        ticket.estimated_resolution_at = estimate
     ticket.last_client_update_at = now
     if ticket.kind == Kind.INCIDENT and policy is not None and policy.update_every_minutes:
         # A new cycle; while paused, `_resume` moves it by the paused time after this reply.
@@ -242,6 +256,32 @@ def sla_reply_record(*, ticket: Ticket, comment: Comment) -> Ticket:
         ticket.update_warn_at = update_warn_for(
             policy=policy, next_update_due_at=ticket.next_update_due_at, start=now
         )
+    ticket.sla_state = sla_state_compute(ticket, now=now)
+    ticket.sla_next_check_at = sla_next_check_compute(ticket)
+    return first
+
+
+def sla_reply_record(*, ticket: Ticket, comment: Comment) -> Ticket:
+    """A public staff reply: the first one meets the first response; on an incident every one
+    restarts the client-update cadence; the site hears about it (without its text). A client
+    reply: the assignee (or the staff queue) hears about it, once per reply."""
+    if not comment.by_staff:
+        notify.notify(
+            ticket=ticket,
+            event=Event.CLIENT_REPLIED,
+            recipients=notify.staff_recipients(ticket),
+            sequence=comment.pk,
+            replied_by=comment.author.get_full_name() or comment.author.get_username(),
+            replied_at=notify.when_local(comment.created_at, ticket),
+        )
+        return ticket
+    if not comment.public:
+        return ticket
+    now = comment.created_at or timezone.now()
+    policy = policy_for(kind=ticket.kind, impact=ticket.impact)
+    first = _reply_clocks_apply(
+        ticket, now=now, policy=policy, estimate=comment.estimated_resolution_at
+    )
     _finish(ticket, now=now)
     if first:
         first_response_recorded.send(sender=Ticket, ticket=ticket, responded_at=now)
@@ -253,6 +293,35 @@ def sla_reply_record(*, ticket: Ticket, comment: Comment) -> Ticket:
         policy=policy,
     )
     return ticket
+
+
+def sla_replies_record(
+    *, tickets: list[Ticket], comments: list[Comment], broadcast_id: int, headline: str
+) -> list[Ticket]:
+    """One public staff reply posted on many locked tickets at once (a major incident's
+    update): each ticket's clocks move exactly as for a single reply, in a constant number
+    of queries; each person is emailed once per broadcast, however many of their tickets it
+    reached (including in earlier batches of the same broadcast)."""
+    if not tickets:
+        return tickets
+    policies = policies_for(pairs={(t.kind, t.impact) for t in tickets})
+    responded = []
+    for ticket, comment in zip(tickets, comments, strict=True):
+        now = comment.created_at or timezone.now()
+        policy = policies.get((ticket.kind, ticket.impact or ""))
+        if _reply_clocks_apply(ticket, now=now, policy=policy, estimate=None):
+            responded.append(ticket)
+    ticket_columns_write(tickets=tickets, fields=REPLY_FIELDS)
+    if responded:
+        first_responses_recorded.send(sender=Ticket, tickets=responded)
+    notify.notify_once_per_person(
+        tickets=tickets,
+        event=Event.MAJOR_INCIDENT_UPDATE,
+        sequence=broadcast_id,
+        site_emails=site_contact_emails_by_site(site_ids={t.site_id for t in tickets}),
+        headline=headline,
+    )
+    return tickets
 
 
 def _resume(ticket: Ticket, *, policy: SLAPolicy | None, now: datetime) -> None:

@@ -9,6 +9,8 @@ from django.dispatch import Signal
 responses_breached = Signal()
 # kwargs: ticket (locked), responded_at. Sent when the first public staff reply lands.
 first_response_recorded = Signal()
+# kwargs: tickets (a list of locked tickets whose first response a broadcast reply met).
+first_responses_recorded = Signal()
 # kwargs: tickets (being imported, not yet written: set columns in memory), owed (those whose
 # first response breached before the import and is still owed), now (the import's time).
 imported_breaches_owed = Signal()

@@ -11,7 +11,7 @@ from django.contrib.admin.widgets import AdminSplitDateTime
 from django.contrib.auth import get_user_model
 from django.contrib.auth.admin import UserAdmin
 from django.db import transaction
-from django.db.models import F, Q, QuerySet
+from django.db.models import CharField, F, Q, QuerySet, Value
 from django.http import HttpRequest
 from django.urls import reverse
 from django.utils import timezone
@@ -24,22 +24,33 @@ from portal.backoffice.selectors import RUNNING_STATUSES, tickets_with_due
 from sla.selectors import policy_for
 
 from . import services
+from .clockface import timezone_choices, when_text, zone_named
 from .errors import DomainError
+from .major_incidents import major_incident_link
 from .models import (
     OPEN_STATUSES,
     Attachment,
     ClientSite,
-    Comment,
     Kind,
+    MajorIncident,
     MembershipEvent,
     Notification,
+    Role,
     SiteMembership,
     SLAState,
     Status,
     Ticket,
     TicketEvent,
 )
-from .selectors import is_staff, tickets_visible_to
+from .selectors import (
+    THREAD_KIND_LABELS,
+    is_staff,
+    membership_role,
+    person_name,
+    ticket_thread,
+    tickets_visible_to,
+    viewer_zone,
+)
 
 User = get_user_model()
 
@@ -171,7 +182,7 @@ class TicketWorkForm(ServiceFormMixin, forms.ModelForm):
         label="Estimated resolution",
         required=False,
         widget=AdminSplitDateTime,
-        help_text="Goes with a public reply. Times are in UTC.",
+        help_text="Goes with a public reply.",
     )
     # What the page showed, so that a change made meanwhile by someone else (the client
     # replying, a colleague assigning) is not undone by a form that merely re-sends it.
@@ -233,6 +244,11 @@ class TicketActionForm(helpers.ActionForm):
     status = forms.ChoiceField(
         choices=[("", "---------"), *Status.choices], required=False, label="Status"
     )
+    major_incident = forms.ModelChoiceField(
+        queryset=MajorIncident.objects.exclude(status=MajorIncident.Status.RESOLVED),
+        required=False,
+        label="Major incident",
+    )
 
 
 class QueueFilter(admin.SimpleListFilter):
@@ -248,6 +264,7 @@ class QueueFilter(admin.SimpleListFilter):
             ("at_risk", "At risk"),
             ("breached", "Breached"),
             ("overdue", "Past a target now"),
+            ("client_replied", "Updated by the client since our last reply"),
             ("waiting", "Waiting on client"),
             ("open", "All open"),
         ]
@@ -265,27 +282,13 @@ class QueueFilter(admin.SimpleListFilter):
             return open_tickets.filter(sla_state=SLAState.BREACHED)
         if value == "overdue":
             return queryset.filter(status__in=RUNNING_STATUSES, due_at__lt=timezone.now())
+        if value == "client_replied":
+            return open_tickets.filter(client_replied_at__isnull=False)
         if value == "waiting":
             return queryset.filter(status=Status.WAITING_ON_CLIENT)
         if value == "open":
             return open_tickets
         return queryset
-
-
-class CommentInline(ReadOnlyInline):
-    model = Comment
-    fields = ("created_at", "author", "visibility", "body", "estimated_resolution_at")
-    verbose_name = "reply or note"
-    verbose_name_plural = "Thread (replies and internal notes)"
-
-    def get_queryset(self, request):
-        return super().get_queryset(request).select_related("author")
-
-    @admin.display(description="Visibility")
-    def visibility(self, obj: Comment) -> str:
-        if not obj.public:
-            return "Internal note"
-        return "Staff reply" if obj.by_staff else "Client"
 
 
 class AttachmentInline(ReadOnlyInline):
@@ -307,7 +310,7 @@ class HistoryInline(ReadOnlyInline):
 
     @admin.display(description="Who")
     def actor_name(self, obj: TicketEvent) -> str:
-        return str(obj.actor) if obj.actor else "System"
+        return person_name(obj.actor)
 
     @admin.display(description="Changes")
     def changes_text(self, obj: TicketEvent) -> str:
@@ -359,14 +362,13 @@ class TicketAdmin(StaffWorkMixin, admin.ModelAdmin):
     list_display = (
         "reference",
         "sla",
-        "title",
+        "title_cell",
         "site",
-        "kind_short",
         "status",
-        "assignee",
-        "created_at",
+        "assignee_name",
+        "updated",
     )
-    list_display_links = ("reference", "title")
+    list_display_links = ("reference", "title_cell")
     list_filter = (
         QueueFilter,
         "status",
@@ -382,26 +384,29 @@ class TicketAdmin(StaffWorkMixin, admin.ModelAdmin):
     autocomplete_fields = ("site", "reporter", "assignee")
     list_per_page = 100
     action_form = TicketActionForm
-    actions = ("assign_to_me", "assign_to_chosen", "unassign", "change_status")
+    actions = (
+        "assign_to_me",
+        "assign_to_chosen",
+        "unassign",
+        "change_status",
+        "link_to_major_incident",
+    )
     change_form_template = "admin/tickets/ticket/change_form.html"
+    # The thread is drawn by the page itself (conversation order); these are the records.
     inlines = (
         EscalationRecordInline,
-        CommentInline,
         NotificationInline,
         AttachmentInline,
         HistoryInline,
     )
+    # The page's heading carries the reference and title; the clocks panel the dates.
     readonly_on_change = (
-        "reference",
         "site",
-        "reporter",
+        "reporter_text",
         "kind",
-        "title",
         "description_text",
         "created_at",
-        "updated_at",
-        "resolved_at",
-        "closed_at",
+        "linked_major_incident",
     )
 
     class Media:
@@ -410,8 +415,40 @@ class TicketAdmin(StaffWorkMixin, admin.ModelAdmin):
     def has_add_permission(self, request: HttpRequest) -> bool:
         return is_staff(request.user)
 
+    def changelist_view(self, request, extra_context=None):
+        # The queue needs the whole width at 1366 px: no navigation sidebar beside it.
+        extra_context = {"is_nav_sidebar_enabled": False, **(extra_context or {})}
+        return super().changelist_view(request, extra_context)
+
+    @admin.display(description="Major incident")
+    def linked_major_incident(self, obj: Ticket):
+        if obj.major_incident_id is None:
+            return "-"
+        url = reverse("admin:tickets_majorincident_change", args=[obj.major_incident_id])
+        return format_html('<a href="{}">{}</a>', url, obj.major_incident)
+
     def get_queryset(self, request: HttpRequest) -> QuerySet[Ticket]:
-        return tickets_with_due(tickets_visible_to(request.user))
+        # The agent's chosen zone rides along, so each row's times read in it (or in the
+        # row's site's zone when the agent chose none).
+        preferred = getattr(request, "staff_timezone", "")
+        return tickets_with_due(tickets_visible_to(request.user)).annotate(
+            viewer_timezone=Value(preferred, output_field=CharField())
+        )
+
+    def changeform_view(self, request, object_id=None, form_url="", extra_context=None):
+        # Everything on a ticket's page, the estimate field included, reads and parses in
+        # the agent's zone, or the ticket's site's zone when the agent chose none.
+        site = None
+        if object_id is not None:
+            site = ClientSite.objects.filter(tickets__pk=object_id).first()
+        zone = viewer_zone(
+            user=request.user, site=site, preferred=getattr(request, "staff_timezone", None)
+        )
+        with timezone.override(zone):
+            response = super().changeform_view(request, object_id, form_url, extra_context)
+            if hasattr(response, "render"):  # render now, while the zone is active
+                response.render()
+            return response
 
     def get_ordering(self, request: HttpRequest):
         # What is due soonest first; tickets with nothing due follow, newest first.
@@ -429,11 +466,43 @@ class TicketAdmin(StaffWorkMixin, admin.ModelAdmin):
             phrase,
         )
 
+    @admin.display(description="Title", ordering="title")
+    def title_cell(self, obj: Ticket):
+        marker = (
+            format_html(
+                '<span class="client-replied" title="{}">Client replied</span> ',
+                "Updated by the client since our last reply",
+            )
+            if obj.client_replied_at and obj.is_open
+            else ""
+        )
+        return format_html(
+            '{}<span class="queue-title">{}</span><span class="queue-kind">{}</span>',
+            marker,
+            obj.title,
+            self.kind_short(obj),
+        )
+
+    @admin.display(description="Assignee", ordering="assignee__first_name")
+    def assignee_name(self, obj: Ticket) -> str:
+        return person_name(obj.assignee) if obj.assignee else "Unassigned"
+
+    @admin.display(description="Updated", ordering="updated_at")
+    def updated(self, obj: Ticket) -> str:
+        zone = zone_named(getattr(obj, "viewer_timezone", "") or obj.site.timezone)
+        return when_text(obj.updated_at, zone)
+
     @admin.display(description="Kind", ordering="kind")
     def kind_short(self, obj: Ticket) -> str:
         if obj.kind == Kind.INCIDENT:
             return f"Incident, {obj.get_impact_display().lower()}"
         return KIND_SHORT.get(obj.kind, obj.kind)
+
+    @admin.display(description="Reporter")
+    def reporter_text(self, obj: Ticket) -> str:
+        role = membership_role(user=obj.reporter, site=obj.site)
+        role_label = Role(role).label if role else "not a member any more"
+        return f"{person_name(obj.reporter)} ({role_label}, {obj.site.name}) · {obj.reporter.email}"
 
     @admin.display(description="Description")
     def description_text(self, obj: Ticket):
@@ -447,10 +516,13 @@ class TicketAdmin(StaffWorkMixin, admin.ModelAdmin):
         form.request = request
         if obj is not None and "estimated_resolution_at" in form.base_fields:
             field = form.base_fields["estimated_resolution_at"]
+            zone = timezone.get_current_timezone_name()
+            field.label = f"Estimated resolution ({zone})"
+            field.help_text = f"Goes with a public reply. Enter it in {zone} time."
             if self._estimate_required(obj):
                 field.help_text = (
                     "Required now: the first response to this kind of ticket must carry an "
-                    "estimated resolution time. Times are in UTC."
+                    f"estimated resolution time. Enter it in {zone} time."
                 )
         return form
 
@@ -503,9 +575,12 @@ class TicketAdmin(StaffWorkMixin, admin.ModelAdmin):
             context["sla_phrase"] = sla_phrase(state=obj.sla_state, due_at=due, now=now)
             context["sla_due_at"] = due
             context["estimate_required"] = self._estimate_required(obj)
-            context["escalations"] = list(
-                obj.events.filter(action=TicketEvent.Action.ESCALATED).select_related("actor")
-            )
+            context["thread"] = [
+                {**vars(entry), "label": THREAD_KIND_LABELS[entry.kind]}
+                for entry in ticket_thread(user=request.user, ticket=obj)
+            ]
+            context["zone_name"] = timezone.get_current_timezone_name()
+            context["staff_timezone"] = getattr(request, "staff_timezone", "")
             context["ledger_url"] = (
                 reverse("admin:tickets_notification_changelist") + f"?q={obj.reference}"
             )
@@ -558,6 +633,23 @@ class TicketAdmin(StaffWorkMixin, admin.ModelAdmin):
         status = form.cleaned_data["status"]
         self._bulk(request, queryset, f"Moved to {Status(status).label.lower()}", status=status)
 
+    @admin.action(description="Link to the major incident chosen in “Major incident”")
+    def link_to_major_incident(self, request, queryset):
+        form = TicketActionForm(request.POST)
+        form.fields["action"].choices = self.get_action_choices(request)
+        incident = form.cleaned_data.get("major_incident") if form.is_valid() else None
+        if incident is None:
+            self.message_user(request, "Choose the major incident in “Major incident”.", "error")
+            return
+        try:
+            done = major_incident_link(
+                major_incident=incident, tickets=queryset, actor=request.user
+            )
+        except DomainError as exc:
+            self.message_user(request, exc.message, messages.ERROR)
+            return
+        self.message_user(request, f"Linked {done} ticket(s) to {incident}.", messages.SUCCESS)
+
 
 # The notification ledger
 
@@ -592,15 +684,15 @@ class EventFilter(admin.SimpleListFilter):
 class NotificationAdmin(StaffWorkMixin, admin.ModelAdmin):
     """Every message the portal sent or tried to send. Read-only; failed rows can be resent."""
 
+    # Status and the last error first: a failed row must stand out at 1366 px.
     list_display = (
-        "created_at",
+        "status_badge",
         "ticket_link",
         "event_label",
-        "channel",
         "recipient",
-        "status_badge",
-        "attempts",
         "error_short",
+        "attempts",
+        "created_at",
         "sent_at",
     )
     list_filter = ("status", EventFilter, SiteFilter, "channel")
@@ -633,6 +725,10 @@ class NotificationAdmin(StaffWorkMixin, admin.ModelAdmin):
 
     def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False
+
+    def changelist_view(self, request, extra_context=None):
+        extra_context = {"is_nav_sidebar_enabled": False, **(extra_context or {})}
+        return super().changelist_view(request, extra_context)
 
     def get_queryset(self, request: HttpRequest):
         visible = Q(ticket__in=tickets_visible_to(request.user))
@@ -747,8 +843,19 @@ class MembershipInline(admin.TabularInline):
         return super().get_queryset(request).select_related("user")
 
 
+class ClientSiteForm(forms.ModelForm):
+    timezone = forms.ChoiceField(
+        choices=timezone_choices, help_text="Times in the portal and emails read in this zone."
+    )
+
+    class Meta:
+        model = ClientSite
+        fields = ["name", "slug", "timezone", "is_active"]
+
+
 @admin.register(ClientSite)
 class ClientSiteAdmin(admin.ModelAdmin):
+    form = ClientSiteForm
     list_display = ("name", "slug", "timezone", "is_active", "created_at")
     list_filter = ("is_active",)
     search_fields = ("name", "slug")
@@ -796,6 +903,12 @@ class ClientSiteAdmin(admin.ModelAdmin):
 
     def has_module_permission(self, request: HttpRequest) -> bool:
         return is_staff(request.user) or super().has_module_permission(request)
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        # A site with tickets is history: deactivate it instead.
+        if obj is not None and obj.tickets.exists():
+            return False
+        return super().has_delete_permission(request, obj)
 
     def get_inlines(self, request: HttpRequest, obj: Any = None):
         # Members are added on the site's page once the site exists.
@@ -849,3 +962,5 @@ class PortalUserAdmin(UserAdmin):
 if admin.site.is_registered(User):
     admin.site.unregister(User)
 admin.site.register(User, PortalUserAdmin)
+
+from . import admin_major_incidents  # noqa: E402, F401  (registers the major incident admin)

@@ -136,6 +136,23 @@ class MembershipEvent(models.Model):
         return f"{who} {self.get_action_display()} {self.member_name}"
 
 
+class UserPreference(models.Model):
+    """A person's own settings; for staff, the time zone the back office shows times in."""
+
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="preference"
+    )
+    timezone = models.CharField(
+        max_length=64,
+        blank=True,
+        validators=[validate_timezone],
+        help_text="Empty: each ticket's times are shown in its site's time zone.",
+    )
+
+    def __str__(self) -> str:
+        return f"Preferences of {self.user}"
+
+
 class Ticket(models.Model):
     reference = models.CharField(max_length=20, unique=True, editable=False)
     site = models.ForeignKey(ClientSite, on_delete=models.PROTECT, related_name="tickets")
@@ -158,6 +175,8 @@ class Ticket(models.Model):
     updated_at = models.DateTimeField(auto_now=True)
     resolved_at = models.DateTimeField(null=True, blank=True)
     closed_at = models.DateTimeField(null=True, blank=True)
+    # The client's first reply since Rx.Health's last public reply; null once staff answered.
+    client_replied_at = models.DateTimeField(null=True, blank=True)
     # Moved in from JIRA: the issue's key (old links and emails name it) and a digest of what
     # was imported, so a second import updates only what changed there.
     jira_key = models.CharField(max_length=40, unique=True, null=True, blank=True, editable=False)
@@ -196,6 +215,16 @@ class Ticket(models.Model):
     # When the next automatic escalation step is due; null when none is pending.
     escalation_next_at = models.DateTimeField(null=True, blank=True)
 
+    # The major incident this ticket is linked to (at most one); written only by the major
+    # incident services, which keep every link and unlink in the history.
+    major_incident = models.ForeignKey(
+        "MajorIncident",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="tickets",
+    )
+
     class Meta:
         ordering = ["-created_at"]
         indexes = [
@@ -214,6 +243,11 @@ class Ticket(models.Model):
             models.Index(fields=["assignee", "status"], name="ticket_assignee_status"),
             models.Index(fields=["response_due_at"], name="ticket_response_due"),
             models.Index(fields=["next_update_due_at"], name="ticket_next_update_due"),
+            models.Index(
+                fields=["client_replied_at"],
+                name="ticket_client_replied",
+                condition=Q(client_replied_at__isnull=False),
+            ),
         ]
         constraints = [
             models.CheckConstraint(
@@ -315,6 +349,8 @@ class TicketEvent(models.Model):
         ESTIMATE_SET = "estimate_set", "Estimated resolution set"
         SLA = "sla", "SLA"
         ESCALATED = "escalated", "Escalated"
+        LINKED = "linked", "Linked to a major incident"
+        UNLINKED = "unlinked", "Unlinked from a major incident"
         IMPORTED = "imported", "Imported from JIRA"
         JIRA_HISTORY = "jira_history", "Changed in JIRA"
 
@@ -368,6 +404,8 @@ class Notification(models.Model):
         RESPONSE_AT_RISK = "response_at_risk", "First response at risk (to assignee)"
         RESPONSE_BREACHED = "response_breached", "First response breached (to assignee)"
         ESCALATED = "escalated", "Escalation (to escalation contacts)"
+        CLIENT_REPLIED = "client_replied", "Client replied (to assignee)"
+        MAJOR_INCIDENT_UPDATE = "major_incident_update", "Major incident update (one per person)"
         MAIL_ANSWER = "mail_answer", "Answer to an email that could not be accepted"
 
     class Status(models.TextChoices):
@@ -423,3 +461,84 @@ class Notification(models.Model):
 
     def __str__(self) -> str:
         return f"{self.event} #{self.sequence} to {self.recipient}"
+
+
+class MajorIncident(models.Model):
+    """One outage that many sites report: staff link each site's incident ticket to it and
+    post updates once for all of them. Each linked ticket keeps its own clocks."""
+
+    class Status(models.TextChoices):
+        INVESTIGATING = "investigating", "Investigating"
+        IDENTIFIED = "identified", "Identified"
+        MONITORING = "monitoring", "Monitoring"
+        RESOLVED = "resolved", "Resolved"
+
+    title = models.CharField(max_length=200, help_text="Public: every affected site sees it.")
+    summary = models.TextField(
+        max_length=5000, blank=True, help_text="Public: every affected site sees it."
+    )
+    impact = models.CharField(max_length=10, choices=Impact.choices, default=Impact.HIGH)
+    status = models.CharField(max_length=20, choices=Status.choices, default=Status.INVESTIGATING)
+    all_sites = models.BooleanField(
+        default=False, help_text="Affects every site (the site list is then ignored)."
+    )
+    sites = models.ManyToManyField(ClientSite, blank=True, related_name="major_incidents")
+    lead = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="major_incidents_led",
+        help_text="The staff member in charge.",
+    )
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+    last_public_update_at = models.DateTimeField(null=True, blank=True)
+    resolved_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(status__in=["investigating", "identified", "monitoring", "resolved"]),
+                name="major_incident_status_valid",
+            ),
+            models.CheckConstraint(
+                condition=Q(impact__in=Impact.values), name="major_incident_impact_valid"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"MI-{self.pk} {self.title}"
+
+    @property
+    def is_open(self) -> bool:
+        return self.status != self.Status.RESOLVED
+
+
+class MajorIncidentUpdate(models.Model):
+    """An update on a major incident: public ones become a staff reply on every linked
+    ticket; internal ones stay on the major incident."""
+
+    major_incident = models.ForeignKey(
+        MajorIncident, on_delete=models.CASCADE, related_name="updates"
+    )
+    author = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    body = models.TextField(max_length=50_000)
+    public = models.BooleanField(default=True)
+    # How many linked tickets got the reply (public updates).
+    ticket_count = models.PositiveIntegerField(default=0)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["created_at", "id"]
+
+    def __str__(self) -> str:
+        return f"{'Update' if self.public else 'Internal note'} on MI-{self.major_incident_id}"

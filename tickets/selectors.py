@@ -1,17 +1,26 @@
 """Reads. Tenancy lives here: every face gets its tickets from `tickets_visible_to`."""
 
+from dataclasses import dataclass, field
+from datetime import datetime
+
 from django.contrib.auth.base_user import AbstractBaseUser
 from django.contrib.auth.models import AnonymousUser
-from django.db.models import Q, QuerySet
+from django.db.models import OuterRef, Q, QuerySet, Subquery
 
+from .clockface import zone_named
 from .models import (
     FILING_ROLES,
+    OPEN_STATUSES,
     Attachment,
     ClientSite,
     Comment,
+    MajorIncident,
+    MajorIncidentUpdate,
     Role,
     SiteMembership,
     Ticket,
+    TicketEvent,
+    UserPreference,
 )
 
 User = AbstractBaseUser | AnonymousUser
@@ -118,3 +127,183 @@ def site_contact_emails(*, site: ClientSite, roles=FILING_ROLES) -> list[str]:
         .values_list("user__email", flat=True)
         .distinct()
     )
+
+
+def site_contact_emails_by_site(*, site_ids: set[int]) -> dict[int, list[str]]:
+    """pm and it emails of active members, per site, for several sites in one query."""
+    emails: dict[int, list[str]] = {}
+    rows = (
+        SiteMembership.objects.filter(
+            site_id__in=site_ids, role__in=FILING_ROLES, user__is_active=True
+        )
+        .exclude(user__email="")
+        .order_by("site_id", "user__email")
+        .values_list("site_id", "user__email")
+    )
+    for site_id, email in rows:
+        emails.setdefault(site_id, []).append(email)
+    return emails
+
+
+@dataclass
+class MajorIncidentBanner:
+    """What a site contact may know of a major incident over their sites: its public title,
+    summary, status and last public update, their own linked tickets and when the next
+    update is due on them; never the other affected sites."""
+
+    id: int
+    title: str
+    summary: str
+    status: str
+    last_update_at: datetime | None
+    last_update: str
+    site: ClientSite
+    tickets: list[str] = field(default_factory=list)
+    next_update_due_at: datetime | None = None
+
+
+def major_incident_banners(*, user: User) -> list[MajorIncidentBanner]:
+    """Open major incidents over the user's sites, for the dashboard banner (three queries)."""
+    sites = {site.pk: site for site in sites_visible_to(user)}
+    if not sites:
+        return []
+    last = MajorIncidentUpdate.objects.filter(major_incident=OuterRef("pk"), public=True).order_by(
+        "-created_at", "-id"
+    )
+    incidents = (
+        MajorIncident.objects.exclude(status=MajorIncident.Status.RESOLVED)
+        .filter(Q(all_sites=True) | Q(sites__in=list(sites)))
+        .distinct()
+        .annotate(
+            last_body=Subquery(last.values("body")[:1]),
+            last_at=Subquery(last.values("created_at")[:1]),
+            first_site=Subquery(
+                MajorIncident.sites.through.objects.filter(
+                    majorincident_id=OuterRef("pk"), clientsite_id__in=list(sites)
+                )
+                .order_by("clientsite_id")
+                .values("clientsite_id")[:1]
+            ),
+        )
+        .order_by("-created_at", "-id")
+    )
+    banners = {
+        mi.pk: MajorIncidentBanner(
+            id=mi.pk,
+            title=mi.title,
+            summary=mi.summary,
+            status=mi.get_status_display(),
+            last_update_at=mi.last_at,
+            last_update=mi.last_body or "",
+            site=sites.get(mi.first_site) or next(iter(sites.values())),
+        )
+        for mi in incidents
+    }
+    linked = (
+        tickets_visible_to(user)
+        .filter(major_incident_id__in=list(banners), status__in=OPEN_STATUSES)
+        .order_by("pk")
+        .values_list("major_incident_id", "reference", "next_update_due_at", "site_id")
+    )
+    for incident_id, reference, due, site_id in linked:
+        banner = banners[incident_id]
+        banner.tickets.append(reference)
+        banner.site = sites.get(site_id, banner.site)
+        if due is not None and (
+            banner.next_update_due_at is None or due < banner.next_update_due_at
+        ):
+            banner.next_update_due_at = due
+    return list(banners.values())
+
+
+def user_timezone(user: User) -> str:
+    """The time zone this person chose ("" when none: times follow each ticket's site)."""
+    if not user.is_authenticated:
+        return ""
+    return UserPreference.objects.filter(user=user).values_list("timezone", flat=True).first() or ""
+
+
+def viewer_zone(*, user: User, site: ClientSite | None, preferred: str | None = None):
+    """The zone a person reads a site's times in: their own choice, else the site's.
+    `preferred` saves the query when the caller has looked the choice up already."""
+    if preferred is None:
+        preferred = user_timezone(user)
+    return zone_named(preferred or (site.timezone if site is not None else "UTC"))
+
+
+@dataclass
+class ThreadEntry:
+    """One line of a ticket's conversation: a staff reply, a client reply, an internal note
+    or an automated client update, with the author's name and role."""
+
+    kind: str  # "staff", "client", "internal" or "automated"
+    at: datetime
+    author: str
+    role: str
+    body: str = ""
+    comment: Comment | None = None
+    estimate: datetime | None = None
+    files: list = field(default_factory=list)
+
+
+THREAD_KIND_LABELS = {
+    "staff": "Public reply",
+    "client": "Client reply",
+    "internal": "Internal note",
+    "automated": "Automated update",
+}
+
+
+def person_name(user) -> str:
+    """How people appear in threads: their full name, else their email or username."""
+    if user is None:
+        return "System"
+    return user.get_full_name() or user.email or user.get_username()
+
+
+def ticket_thread(*, user: User, ticket: Ticket) -> list[ThreadEntry]:
+    """The conversation in time order, as this user may read it: replies, internal notes
+    (staff only) and the automated client updates the SLA sent. Three queries."""
+    comments = list(comments_visible_to(user=user, ticket=ticket))
+    author_ids = {c.author_id for c in comments if not c.by_staff}
+    roles = dict(
+        SiteMembership.objects.filter(site_id=ticket.site_id, user_id__in=author_ids).values_list(
+            "user_id", "role"
+        )
+    )
+    role_labels = dict(Role.choices)
+    entries = []
+    for c in comments:
+        if c.by_staff:
+            kind, role = ("staff" if c.public else "internal"), "Rx.Health support"
+        else:
+            kind, role = (
+                "client",
+                f"{ticket.site.name}, {role_labels.get(roles.get(c.author_id), 'former member')}",
+            )
+        entries.append(
+            ThreadEntry(
+                kind=kind,
+                at=c.created_at,
+                author=person_name(c.author),
+                role=role,
+                body=c.body,
+                comment=c,
+                estimate=c.estimated_resolution_at,
+            )
+        )
+    updates = TicketEvent.objects.filter(
+        ticket=ticket, action=TicketEvent.Action.SLA, changes__has_key="client_update_count"
+    ).only("created_at", "message", "changes")
+    for event in updates:
+        entries.append(
+            ThreadEntry(
+                kind="automated",
+                at=event.created_at,
+                author="Rx.Health support portal",
+                role="Automated status update",
+                body=event.message,
+            )
+        )
+    entries.sort(key=lambda e: e.at)
+    return entries

@@ -29,6 +29,8 @@ from .models import (
     Status,
     Ticket,
     TicketEvent,
+    UserPreference,
+    validate_timezone,
 )
 from .outbox import notifications_requeue
 from .selectors import is_staff, membership_role
@@ -151,11 +153,9 @@ def _validate_upload(file: UploadedFile) -> str:
                 except UnicodeDecodeError:
                     content_type = "application/octet-stream"
     if content_type not in settings.ATTACHMENT_ALLOWED_TYPES:
-        what = (
-            "this kind of file is"
-            if content_type == "application/octet-stream"
-            else f"files of type {content_type} are"
-        )
+        # Plain words, never a MIME type: ".EXE files are not accepted".
+        extension = name.rsplit(".", 1)[-1].upper() if "." in name else ""
+        what = f".{extension} files are" if extension else "this kind of file is"
         raise DomainError(
             f"{name}: {what} not accepted. Attach PDF, images, text or log files, CSV, "
             "ZIP, Word or Excel documents.",
@@ -343,6 +343,7 @@ def comment_post(
             ticket=ticket, uploaded_by=author, file=file, content_type=content_type, comment=comment
         )
     signals.reply_posted.send(sender=Comment, ticket=ticket, comment=comment, actor=author)
+    _client_replied_mark(ticket=ticket, comment=comment)
 
     if staff and public and ticket.status == Status.NEW:
         _status_set(ticket=ticket, actor=author, status=Status.IN_PROGRESS)
@@ -351,6 +352,20 @@ def comment_post(
             ticket=ticket, actor=author, status=Status.IN_PROGRESS, message="The client replied."
         )
     return comment
+
+
+def _client_replied_mark(*, ticket: Ticket, comment: Comment) -> None:
+    """Keep "updated by the client since our last reply": set at the client's first reply
+    after Rx.Health's last public reply, cleared by the next public staff reply."""
+    if not comment.by_staff:
+        if ticket.client_replied_at is not None:
+            return
+        ticket.client_replied_at = comment.created_at
+    elif comment.public and ticket.client_replied_at is not None:
+        ticket.client_replied_at = None
+    else:
+        return
+    Ticket.objects.filter(pk=ticket.pk).update(client_replied_at=ticket.client_replied_at)
 
 
 def _status_set(*, ticket: Ticket, actor: Any, status: str, message: str = "") -> None:
@@ -376,6 +391,10 @@ def _status_set(*, ticket: Ticket, actor: Any, status: str, message: str = "") -
         changes={"status": [before, status]},
         message=message,
     )
+    if before in (Status.RESOLVED, Status.CLOSED) and ticket.major_incident_id:
+        from .major_incidents import major_incident_unlink_reopened  # it builds on this module
+
+        major_incident_unlink_reopened(ticket=ticket, actor=actor)
     signals.status_changed.send(
         sender=Ticket, ticket=ticket, actor=actor, before=before, after=status
     )
@@ -576,12 +595,14 @@ def _keep_one_pm(*, site: ClientSite, leaving: SiteMembership) -> None:
 
 @transaction.atomic
 def membership_invite(
-    *, site: ClientSite, email: str, role: str, actor: Any
+    *, site: ClientSite, email: str, role: str, actor: Any, name: str = ""
 ) -> tuple[SiteMembership, bool]:
     """Give the person with this email a role at the site (pm only), creating their account
-    without a password when they have none. Returns the membership and whether it is new."""
+    (named `name`) without a password when they have none. Returns the membership and
+    whether it is new."""
     _require_site_manager(actor=actor, site=site)
     email = clean_text(email, field="email", max_length=254).lower()
+    first, _, last = clean_text(name, field="name", max_length=150, required=False).partition(" ")
     if role not in Role.values:
         raise DomainError(f"Choose one of: {', '.join(Role.values)}.", field="role")
     matches = list(User.objects.filter(email__iexact=email)[:2])
@@ -603,7 +624,7 @@ def membership_invite(
                 while User.objects.filter(username=username).exists():
                     n += 1
                     username = f"{email[: 150 - len(str(n)) - 1]}-{n}"
-                user = User(username=username, email=email)
+                user = User(username=username, email=email, first_name=first, last_name=last)
                 user.set_unusable_password()
                 user.save()
             membership = SiteMembership.objects.create(site=site, user=user, role=role)
@@ -653,3 +674,19 @@ def notifications_resend(*, notification_ids: Iterable[int], actor: Any) -> int:
     return notifications_requeue(
         notifications=Notification.objects.filter(pk__in=ids, status=Notification.Status.FAILED)
     )
+
+
+@transaction.atomic
+def user_timezone_set(*, user: Any, timezone_name: str) -> UserPreference:
+    """Choose the time zone the back office shows this person's times in ("" for each
+    ticket's site's zone)."""
+    timezone_name = clean_text(timezone_name, field="timezone", max_length=64, required=False)
+    if timezone_name:
+        try:
+            validate_timezone(timezone_name)
+        except Exception as exc:
+            raise DomainError("Choose a time zone from the list.", field="timezone") from exc
+    preference, _ = UserPreference.objects.update_or_create(
+        user=user, defaults={"timezone": timezone_name}
+    )
+    return preference

@@ -18,6 +18,10 @@ status_changed = Signal()
 impact_changed = Signal()
 # kwargs: ticket, actor, before, after (user ids or None)
 assignee_changed = Signal()
+# kwargs: tickets (locked), comments (saved, one per ticket, same order), actor,
+# broadcast_id, headline. One public staff reply posted on many tickets at once (a major
+# incident's update), sent once per batch so handlers keep their queries per batch.
+replies_broadcast = Signal()
 # kwargs: imports (a list of `tickets.jira.services.TicketImport`: the ticket, not yet written,
 # and its first and last public staff reply times), now. Sent once per batch of a JIRA import,
 # before the rows are written: handlers set their columns on the tickets in memory and the

@@ -32,7 +32,7 @@ class ErrorSerializer(serializers.Serializer):
 
 TICKET_EXAMPLE = {
     "reference": "RX-1042",
-    "site": "st-marys",
+    "site": "riverside-general",
     "kind": "incident",
     "impact": "high",
     "status": "in_progress",
@@ -171,7 +171,7 @@ TICKET_CREATE = extend_schema(
         OpenApiExample(
             "An incident",
             value={
-                "site": "st-marys",
+                "site": "riverside-general",
                 "kind": "incident",
                 "impact": "high",
                 "title": "Pharmacy dispensing cabinets offline",
@@ -182,7 +182,7 @@ TICKET_CREATE = extend_schema(
         OpenApiExample(
             "A general request",
             value={
-                "site": "st-marys",
+                "site": "riverside-general",
                 "kind": "general",
                 "title": "How do we add a new ward?",
                 "description": "We open ward 7B next month.",

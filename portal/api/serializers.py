@@ -59,6 +59,9 @@ class TicketSerializer(serializers.ModelSerializer):
     reporter = serializers.SlugRelatedField(slug_field="username", read_only=True, allow_null=True)
     assignee = serializers.SlugRelatedField(slug_field="username", read_only=True, allow_null=True)
     sla = SLASerializer(source="*", read_only=True)
+    major_incident = serializers.PrimaryKeyRelatedField(
+        read_only=True, help_text="The id of the major incident it is linked to, or null."
+    )
 
     class Meta:
         model = Ticket
@@ -78,6 +81,7 @@ class TicketSerializer(serializers.ModelSerializer):
             "closed_at",
             "jira_key",
             "sla",
+            "major_incident",
         ]
         read_only_fields = fields
 

@@ -4,6 +4,7 @@ from django.views.decorators.csrf import csrf_exempt
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 from rest_framework.routers import SimpleRouter
 
+from .major_incidents import MajorIncidentViewSet
 from .views import TicketViewSet
 
 
@@ -16,6 +17,7 @@ def api_not_found(request, *args, **kwargs):
 
 router = SimpleRouter()
 router.register("tickets", TicketViewSet, basename="api-ticket")
+router.register("major-incidents", MajorIncidentViewSet, basename="api-major-incident")
 
 urlpatterns = [
     path("schema/", SpectacularAPIView.as_view(), name="api-schema"),

@@ -114,27 +114,41 @@ def _usernames(*ids):
     return tuple(names.get(i) for i in ids)
 
 
+def _comment_data(comment) -> dict:
+    return {
+        "comment": {
+            "id": comment.pk,
+            "author": comment.author.get_username(),
+            "by_staff": comment.by_staff,
+            "created_at": comment.created_at.isoformat(),
+            "estimated_resolution_at": (
+                comment.estimated_resolution_at.isoformat()
+                if comment.estimated_resolution_at
+                else None
+            ),
+        }
+    }
+
+
 def _on_reply_posted(sender, *, ticket, comment, actor, **kwargs):
     if not comment.public:
         return  # internal notes never leave Rx.Health
     webhook_event_enqueue(
-        ticket=ticket,
-        event="comment.created",
-        sequence=comment.pk,
-        data={
-            "comment": {
-                "id": comment.pk,
-                "author": comment.author.get_username(),
-                "by_staff": comment.by_staff,
-                "created_at": comment.created_at.isoformat(),
-                "estimated_resolution_at": (
-                    comment.estimated_resolution_at.isoformat()
-                    if comment.estimated_resolution_at
-                    else None
-                ),
-            }
-        },
+        ticket=ticket, event="comment.created", sequence=comment.pk, data=_comment_data(comment)
     )
+
+
+def _on_replies_broadcast(sender, *, tickets, comments, moved, **kwargs):
+    """A major incident's update: each ticket's usual events, in one insert per batch."""
+    events = [
+        (ticket, "comment.created", comment.pk, _comment_data(comment))
+        for ticket, comment in zip(tickets, comments, strict=True)
+    ]
+    events += [
+        (ticket, "ticket.updated", event_id, {"changes": {"status": [before, after]}})
+        for ticket, event_id, before, after in moved
+    ]
+    webhook_events_enqueue_many(events=events)
 
 
 def webhook_events_enqueue_many(*, events: list[tuple[Ticket, str, int, dict]]) -> int:
@@ -203,6 +217,7 @@ _HANDLERS = [
     (ticket_signals.impact_changed, _on_changed("impact")),
     (ticket_signals.assignee_changed, _on_changed("assignee")),
     (ticket_signals.reply_posted, _on_reply_posted),
+    (ticket_signals.replies_broadcast, _on_replies_broadcast),
     (responses_breached, _on_responses_breached),
     (tickets_escalated, _on_tickets_escalated),
 ]

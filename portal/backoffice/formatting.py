@@ -18,11 +18,12 @@ def duration_short(delta: timedelta) -> str:
 
 
 def sla_phrase(*, state: str, due_at: datetime | None, now: datetime) -> str:
-    """What the SLA badge says: time left before the next target, or how far past it."""
+    """What follows the SLA badge: time left before the next target, or how far past it.
+    Nothing when the badge says it all (Paused: no clock runs; Met with nothing due)."""
     if state == SLAState.PAUSED:
-        return "paused"
+        return ""
     if due_at is None:
-        return "met" if state == SLAState.MET else ""
+        return ""
     if state == SLAState.MET:
         # The first response is in; what remains due is the incident's next client update.
         if due_at > now:

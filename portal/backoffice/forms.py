@@ -3,6 +3,7 @@ import re
 from django import forms
 from django.utils import timezone
 
+from tickets.clockface import timezone_choices
 from tickets.models import ClientSite
 
 
@@ -21,10 +22,9 @@ class MonthForm(forms.Form):
         return int(match[1]), int(match[2])
 
 
-def previous_month() -> str:
-    today = timezone.now().date().replace(day=1)
-    year, month = (today.year - 1, 12) if today.month == 1 else (today.year, today.month - 1)
-    return f"{year:04d}-{month:02d}"
+def current_month() -> str:
+    """This month so far, as YYYY-MM: what a report opens on."""
+    return f"{timezone.now():%Y-%m}"
 
 
 class ReportForm(MonthForm):
@@ -32,3 +32,19 @@ class ReportForm(MonthForm):
         queryset=ClientSite.objects.order_by("name"), to_field_name="slug", empty_label=None
     )
     field_order = ["site", "month"]
+
+
+class PreferencesForm(forms.Form):
+    timezone = forms.ChoiceField(
+        label="Time zone",
+        required=False,
+        help_text="Every time in the back office is shown in this zone. Leave it on the "
+        "first choice to see each ticket in its site's time zone.",
+    )
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["timezone"].choices = [
+            ("", "Each ticket's site time zone"),
+            *timezone_choices(),
+        ]

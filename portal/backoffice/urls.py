@@ -7,4 +7,5 @@ app_name = "backoffice"
 urlpatterns = [
     path("", views.dashboard, name="dashboard"),
     path("reports/sla/", views.sla_report, name="sla-report"),
+    path("preferences/", views.preferences, name="preferences"),
 ]

@@ -3,17 +3,19 @@ Thin: parse input, call a selector, render."""
 
 from urllib.parse import urlencode
 
-from django.contrib import admin
+from django.contrib import admin, messages
 from django.contrib.admin.views.decorators import staff_member_required
 from django.http import HttpRequest, HttpResponse
-from django.shortcuts import render
+from django.shortcuts import redirect, render
 from django.utils import timezone
 
+from tickets.errors import DomainError
 from tickets.models import SLAState
-from tickets.selectors import sites_visible_to, tickets_visible_to
+from tickets.selectors import sites_visible_to, tickets_visible_to, user_timezone
+from tickets.services import user_timezone_set
 
 from .formatting import duration_short, sla_phrase
-from .forms import ReportForm, previous_month
+from .forms import PreferencesForm, ReportForm, current_month
 from .report_render import report_charts, report_csv
 from .selectors import dashboard_get, sla_report_get
 
@@ -66,8 +68,8 @@ def sla_report(request: HttpRequest) -> HttpResponse:
         first = (
             sites_visible_to(request.user).order_by("name").values_list("slug", flat=True).first()
         )
-        data = {"site": first, "month": previous_month()} if first else None
-    form = ReportForm(data, initial={"month": previous_month()})
+        data = {"site": first, "month": current_month()} if first else None
+    form = ReportForm(data, initial={"month": current_month()})
     report = None
     context = {**admin.site.each_context(request), "title": "SLA compliance report", "form": form}
     if form.is_bound and form.is_valid():
@@ -84,3 +86,19 @@ def sla_report(request: HttpRequest) -> HttpResponse:
         context["csv_query"] = query.urlencode()
     context["report"] = report
     return render(request, "backoffice/sla_report.html", context)
+
+
+@staff_member_required
+def preferences(request: HttpRequest) -> HttpResponse:
+    form = PreferencesForm(request.POST or None, initial={"timezone": user_timezone(request.user)})
+    if request.method == "POST" and form.is_valid():
+        try:
+            user_timezone_set(user=request.user, timezone_name=form.cleaned_data["timezone"])
+        except DomainError as exc:
+            form.add_error("timezone", exc.message)
+        else:
+            messages.success(request, "Your time zone is saved.")
+            return redirect("backoffice:preferences")
+    context = {**admin.site.each_context(request), "title": "Your preferences", "form": form}
+    status = 400 if form.errors else 200
+    return render(request, "backoffice/preferences.html", context, status=status)

@@ -7,23 +7,19 @@ from django import template
 from django.utils import timezone
 from django.utils.timesince import timesince, timeuntil
 
+from tickets.clockface import when_text, zone_named
+
 register = template.Library()
 
 
 def _zone(site) -> zoneinfo.ZoneInfo:
-    try:
-        return zoneinfo.ZoneInfo(getattr(site, "timezone", "") or "UTC")
-    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
-        return zoneinfo.ZoneInfo("UTC")
+    return zone_named(getattr(site, "timezone", ""))
 
 
 @register.filter
 def site_time(value: datetime | None, site) -> str:
     """'Wed 25 Nov 2026, 14:05 EST' in the site's time zone."""
-    if value is None:
-        return ""
-    local = timezone.localtime(value, _zone(site))
-    return f"{local:%a %d %b %Y, %H:%M} {local.tzname()}"
+    return when_text(value, _zone(site))
 
 
 @register.filter

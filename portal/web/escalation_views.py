@@ -6,9 +6,9 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
-from django.views.decorators.http import require_http_methods, require_POST
+from django.views.decorators.http import require_http_methods
 
-from escalation.selectors import ack_target, escalation_support_path
+from escalation.selectors import ack_target, escalation_panel, escalation_support_path
 from escalation.services import escalation_acknowledge, escalation_request
 from tickets.errors import DomainError, NotAllowed
 from tickets.models import Ticket
@@ -16,12 +16,19 @@ from tickets.selectors import sites_visible_to, ticket_get_visible
 
 
 @login_required
-@require_POST
+@require_http_methods(["GET", "POST"])
 def ticket_escalate(request: HttpRequest, reference: str) -> HttpResponse:
+    """GET asks for confirmation (which level, which groups will be emailed); POST escalates."""
     try:
         ticket = ticket_get_visible(user=request.user, reference=reference)
     except Ticket.DoesNotExist as exc:
         raise Http404("No such ticket.") from exc
+    if request.method == "GET":
+        panel = escalation_panel(ticket=ticket, user=request.user)
+        if not panel["can_escalate"]:
+            messages.error(request, panel["refusal"])
+            return redirect("ticket-detail", reference=reference)
+        return render(request, "portal/escalation_confirm.html", {"ticket": ticket, "panel": panel})
     try:
         ticket = escalation_request(ticket=ticket, actor=request.user)
     except NotAllowed as exc:

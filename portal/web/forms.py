@@ -157,8 +157,10 @@ class StatusForm(forms.Form):
 
 
 class InviteForm(forms.Form):
+    name = forms.CharField(label="Name", max_length=150, help_text="First and last name.")
     email = forms.EmailField(label="Email", max_length=254)
-    role = forms.ChoiceField(choices=Role.choices, label="Role", initial=Role.IT)
+    # Viewer by default: filing and replying is a deliberate choice.
+    role = forms.ChoiceField(choices=Role.choices, label="Role", initial=Role.VIEWER)
 
 
 class RoleForm(forms.Form):

@@ -6,7 +6,7 @@ from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
 
-from portal.backoffice.forms import MonthForm, previous_month
+from portal.backoffice.forms import MonthForm, current_month
 from portal.backoffice.report_render import report_charts, report_csv
 from portal.backoffice.selectors import sla_report_get
 from tickets.models import ClientSite, Role
@@ -21,8 +21,8 @@ def site_sla_report(request: HttpRequest, slug: str) -> HttpResponse:
         raise Http404("No such site.") from exc
     if not is_staff(request.user) and membership_role(user=request.user, site=site) != Role.PM:
         raise PermissionDenied("Only the site's project managers see its SLA report.")
-    # Without a month asked for, show last month's report straight away.
-    form = MonthForm(request.GET if "month" in request.GET else {"month": previous_month()})
+    # Without a month asked for, show this month so far straight away.
+    form = MonthForm(request.GET if "month" in request.GET else {"month": current_month()})
     context = {"site": site, "form": form, "report": None}
     if form.is_valid():
         year, month = form.cleaned_data["month"]

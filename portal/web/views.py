@@ -15,6 +15,7 @@ from django.contrib.auth.tokens import default_token_generator
 from django.core.exceptions import PermissionDenied
 from django.core.mail import EmailMultiAlternatives
 from django.core.paginator import Paginator
+from django.db.models import Case, F, Value, When
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.template.loader import render_to_string
@@ -25,11 +26,15 @@ from django.utils.http import urlsafe_base64_encode
 from django.views.decorators.http import require_POST
 
 from escalation.models import EscalationLevel
+from escalation.selectors import escalation_history, escalation_panel
+from portal.backoffice.selectors import tickets_with_due
 from portal.downloads import attachment_response
 from sla.models import SLAPolicy
 from sla.selectors import policy_for
 from tickets import services
 from tickets.errors import DomainError, NotAllowed
+from tickets.impact import QUESTIONS as IMPACT_QUESTIONS
+from tickets.impact import impact_table_json
 from tickets.models import (
     FILING_ROLES,
     OPEN_STATUSES,
@@ -42,12 +47,13 @@ from tickets.models import (
 )
 from tickets.selectors import (
     attachments_visible_to,
-    comments_visible_to,
     is_staff,
+    major_incident_banners,
     membership_role,
     sites_visible_to,
     sites_where_can_file,
     ticket_get_visible,
+    ticket_thread,
     tickets_search,
     tickets_visible_to,
 )
@@ -154,13 +160,22 @@ def dashboard(request: HttpRequest) -> HttpResponse:
         tickets = tickets.filter(site__slug=f["site"])
     if f["q"]:
         tickets = tickets_search(tickets, term=f["q"])
-    page = Paginator(tickets.order_by("-created_at", "-id"), settings.PORTAL_DASHBOARD_PAGE_SIZE)
+    # What needs the client first: tickets waiting on them, then open ones by time to breach.
+    tickets = tickets_with_due(tickets).annotate(
+        attention=Case(
+            When(status=Status.WAITING_ON_CLIENT, then=Value(0)),
+            When(status__in=OPEN_STATUSES, then=Value(1)),
+            default=Value(2),
+        )
+    )
+    ordering = ["attention", F("due_at").asc(nulls_last=True), "-created_at", "-id"]
+    page = Paginator(tickets.order_by(*ordering), settings.PORTAL_DASHBOARD_PAGE_SIZE)
     page = page.get_page(request.GET.get("page"))
     high_open = list(
         tickets_visible_to(user)
         .filter(kind=Kind.INCIDENT, impact=Impact.HIGH, status__in=OPEN_STATUSES)
         .order_by("-created_at")
-        .values_list("reference", "title")[:5]
+        .values_list("reference", "title", "status")[:5]
     )
     query = request.GET.copy()
     query.pop("page", None)
@@ -173,6 +188,8 @@ def dashboard(request: HttpRequest) -> HttpResponse:
             "filters": f,
             "query": query.urlencode(),
             "high_open": high_open,
+            "high_waiting_on_client": any(s == Status.WAITING_ON_CLIENT for _, _, s in high_open),
+            "major_incidents": major_incident_banners(user=user),
             "multi_site": len(sites) > 1,
             "can_file": sites_where_can_file(user).exists(),
         },
@@ -240,6 +257,8 @@ def ticket_new(request: HttpRequest) -> HttpResponse:
             "form": form,
             "kinds": kinds,
             "impacts": impacts,
+            "impact_questions": IMPACT_QUESTIONS,
+            "impact_table": impact_table_json(),
             "max_mb": settings.ATTACHMENT_MAX_BYTES // (1024 * 1024),
             "allowed_types": settings.ATTACHMENT_ALLOWED_TYPES,
         },
@@ -270,7 +289,7 @@ def _ticket_page(
     status: int = 200,
 ) -> HttpResponse:
     user = request.user
-    comments = list(comments_visible_to(user=user, ticket=ticket))
+    thread = ticket_thread(user=user, ticket=ticket)
     by_comment = defaultdict(list)
     ticket_files = []
     for attachment in attachments_visible_to(user).filter(ticket=ticket).order_by("created_at"):
@@ -278,14 +297,17 @@ def _ticket_page(
             by_comment[attachment.comment_id].append(attachment)
         else:
             ticket_files.append(attachment)
-    for comment in comments:
-        comment.files = by_comment.get(comment.pk, [])
+    for entry in thread:
+        if entry.comment is not None:
+            entry.files = by_comment.get(entry.comment.pk, [])
     can_write = _can_write(user, ticket)
     level = EscalationLevel.objects.filter(number=ticket.escalation_level).first()
     now = timezone.now()
     context = {
         "ticket": ticket,
-        "comments": comments,
+        "thread": thread,
+        # What "waiting on you" waits for: Rx.Health's latest public reply.
+        "question": next((e for e in reversed(thread) if e.kind == "staff"), None),
         "ticket_files": ticket_files,
         "can_write": can_write,
         "is_open": ticket.is_open,
@@ -294,13 +316,8 @@ def _ticket_page(
         "response_overdue": bool(
             ticket.response_due_at and ticket.response_due_at <= now and not ticket.responded_at
         ),
-        "can_escalate": bool(
-            can_write
-            and ticket.is_open
-            and ticket.response_due_at
-            and ticket.response_due_at <= now
-            and not ticket.responded_at
-        ),
+        "escalation": escalation_panel(ticket=ticket, user=user),
+        "escalations": list(escalation_history(ticket=ticket)),
         "reply_form": reply_form or ReplyForm(),
         "max_mb": settings.ATTACHMENT_MAX_BYTES // (1024 * 1024),
     }
@@ -309,7 +326,11 @@ def _ticket_page(
 
 @login_required
 def ticket_detail(request: HttpRequest, reference: str) -> HttpResponse:
-    return _ticket_page(request, _ticket_or_404(request, reference))
+    ticket = _ticket_or_404(request, reference)
+    if is_staff(request.user):
+        # Agents work tickets in the back office (estimate field, internal notes).
+        return redirect("admin:tickets_ticket_change", ticket.pk)
+    return _ticket_page(request, ticket)
 
 
 @login_required
@@ -447,6 +468,7 @@ def member_invite(request: HttpRequest, slug: str) -> HttpResponse:
                 email=form.cleaned_data["email"],
                 role=form.cleaned_data["role"],
                 actor=request.user,
+                name=form.cleaned_data["name"],
             )
         except NotAllowed as exc:
             raise PermissionDenied(exc.message) from exc

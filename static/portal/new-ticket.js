@@ -23,30 +23,42 @@
     var el = form.querySelector("input[name=" + name + "]:checked");
     return el ? el.value : "";
   }
-  function suggest() {
-    var level = "";
-    var why = "";
-    if (answer("_q_down") === "yes" || answer("_q_revenue") === "yes") {
-      level = "high";
-      why = "the service is unavailable or revenue or compliance is affected";
-    } else if (answer("_q_users") === "many") {
-      if (answer("_q_workaround") === "yes") {
-        level = "low";
-        why = "people can use another feature meanwhile";
-      } else {
-        level = "medium";
-        why = "more than 5% of users are affected";
-      }
-    } else if (answer("_q_users") === "few") {
-      level = "low";
-      why = "5% of users or fewer are affected";
+  // The decision table comes from the server (tickets/impact.py): first matching row wins.
+  var table = JSON.parse(document.getElementById("impact-table").textContent);
+  var call = form.querySelector("[data-impact-call]");
+  // A level the PM picked is theirs: the helper only pre-selects while none was picked.
+  var chosenByPerson = !!form.querySelector("input[name=impact]:checked");
+  function suggestion() {
+    for (var i = 0; i < table.length; i++) {
+      var row = table[i];
+      var match = Object.keys(row.when).every(function (name) {
+        return answer("_q_" + name) === row.when[name];
+      });
+      if (match) return row;
     }
-    if (!level) { out.textContent = ""; return; }
-    var radio = form.querySelector("input[name=impact][value=" + level + "]");
-    if (radio) radio.checked = true;
-    out.textContent = "Suggested: " + level.charAt(0).toUpperCase() + level.slice(1) +
-      " impact, because " + why + ". You can still choose another level.";
+    return null;
   }
+  function suggest() {
+    var row = suggestion();
+    call.hidden = !(row && row.call_support);
+    if (!row) {
+      out.textContent = answer("_q_safety") ? "" : "Start with the first question: patient care comes first.";
+      return;
+    }
+    var current = form.querySelector("input[name=impact]:checked");
+    var text = "Suggested: " + row.label + " impact, because " + row.because + ".";
+    if (!chosenByPerson) {
+      var radio = form.querySelector("input[name=impact][value=" + row.impact + "]");
+      if (radio) radio.checked = true;
+      text += " You can still choose another level.";
+    } else if (current && current.value !== row.impact) {
+      text += " You chose " + current.value + "; change it below if the suggestion fits better.";
+    }
+    out.textContent = text;
+  }
+  chooser.querySelectorAll("input[name=impact]").forEach(function (el) {
+    el.addEventListener("change", function () { chosenByPerson = true; suggest(); });
+  });
   helper.hidden = false;
   form.querySelectorAll("input[name=kind]").forEach(function (el) {
     el.addEventListener("change", syncKind);

@@ -61,7 +61,27 @@ def test_it_member_and_staff_may_escalate(site):
     ticket = overdue_ticket(impact="high", site=site)
     with time_machine.travel(AFTER_DUE, tick=False):
         assert escalation_request(ticket=ticket, actor=it).escalation_level == 2
+    with time_machine.travel(AFTER_DUE + HOUR, tick=False):
         assert escalation_request(ticket=ticket, actor=StaffFactory()).escalation_level == 3
+
+
+def test_a_second_press_within_the_committed_window_is_refused_with_when_it_is_possible(site, pm):
+    ticket = overdue_ticket(impact="high", site=site)
+    with time_machine.travel(AFTER_DUE, tick=False):
+        assert escalation_request(ticket=ticket, actor=pm).escalation_level == 2
+    with (
+        time_machine.travel(AFTER_DUE + timedelta(seconds=5), tick=False),
+        pytest.raises(Conflict) as refused,
+    ):
+        escalation_request(ticket=ticket, actor=pm)
+    assert refused.value.code == "too_soon"
+    # One high-incident window (1 h) after the press at 05:05 EST.
+    assert "again from 2026-03-02 06:05 EST" in refused.value.message
+    ticket.refresh_from_db()
+    assert ticket.escalation_level == 2
+    assert not Notification.objects.filter(ticket=ticket, sequence=3).exists()
+    with time_machine.travel(AFTER_DUE + HOUR, tick=False):
+        assert escalation_request(ticket=ticket, actor=pm).escalation_level == 3
 
 
 def test_escalating_before_the_committed_time_is_refused_with_the_due_time(site, pm):
@@ -166,7 +186,23 @@ def test_portal_escalate_redirects_to_the_ticket_with_a_message(client, site, pm
     assert "now at escalation level 2" in response.content.decode()
     with time_machine.travel(AFTER_DUE, tick=False):
         response = client.post(url, follow=True)
-    assert "now at escalation level 3" in response.content.decode()
+    page = response.content.decode()
+    assert "now at escalation level 3" not in page
+    assert "You can escalate it again from" in page
+    # The client's page lists the escalation with its time and level.
+    assert "Level 2 on Mon 02 Mar 2026, 05:05 EST, at the request of" in page
+
+
+def test_portal_escalate_asks_first_naming_the_level_and_the_groups_alerted(client, site, pm):
+    ticket = overdue_ticket(impact="high", site=site)
+    client.force_login(pm)
+    url = reverse("ticket-escalate", args=[ticket.reference])
+    with time_machine.travel(AFTER_DUE, tick=False):
+        page = client.get(url).content.decode()
+    assert "Escalate " + ticket.reference + " to level 2?" in page
+    assert "project team" in page.lower()
+    ticket.refresh_from_db()
+    assert ticket.escalation_level == 1  # asking is not escalating
 
 
 def test_portal_escalate_too_early_shows_why(client, site, pm):
@@ -179,9 +215,8 @@ def test_portal_escalate_too_early_shows_why(client, site, pm):
     assert ticket.escalation_level == 1
 
 
-def test_portal_escalate_is_post_only_and_hides_other_sites_tickets(client, site, pm):
-    ticket = overdue_ticket(impact="high", site=site)
+def test_portal_escalate_hides_other_sites_tickets(client, site, pm):
     other = overdue_ticket(impact="high", site=ClientSiteFactory())
     client.force_login(pm)
-    assert client.get(reverse("ticket-escalate", args=[ticket.reference])).status_code == 405
+    assert client.get(reverse("ticket-escalate", args=[other.reference])).status_code == 404
     assert client.post(reverse("ticket-escalate", args=[other.reference])).status_code == 404

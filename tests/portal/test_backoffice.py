@@ -38,8 +38,9 @@ def test_sla_phrase_says_breaches_in_before_and_overdue_after_the_target():
     assert sla_phrase(state="breached", due_at=due, now=due + timedelta(minutes=65)) == (
         "overdue 1 h 05 min"
     )
-    assert sla_phrase(state="met", due_at=None, now=NOW) == "met"
-    assert sla_phrase(state="paused", due_at=due, now=NOW) == "paused"
+    # The badge already says "Met" or "Paused": no "Met met", and no countdown while paused.
+    assert sla_phrase(state="met", due_at=None, now=NOW) == ""
+    assert sla_phrase(state="paused", due_at=due, now=NOW) == ""
 
 
 def test_sla_phrase_after_the_first_response_speaks_of_the_next_client_update():
@@ -352,8 +353,8 @@ def test_site_pm_sees_the_report_of_their_own_site(client, october):
     assert csv_response["Content-Type"].startswith("text/csv")
 
 
-def test_report_pages_show_last_months_report_without_being_asked(client, staff_client, october):
-    with time_machine.travel(datetime(2026, 11, 20, 12, 0, tzinfo=UTC), tick=False):
+def test_report_pages_open_on_the_current_month_so_far(client, staff_client, october):
+    with time_machine.travel(datetime(2026, 10, 31, 20, 0, tzinfo=UTC), tick=False):
         staff = staff_client.get(reverse("backoffice:sla-report"))
         client.force_login(_member(october, "pm"))
         portal = client.get(reverse("site-sla-report", args=[october.slug]))
@@ -378,3 +379,13 @@ def test_site_report_with_a_bad_month_shows_the_error(client, october):
     assert response.status_code == 200
     assert response.context["report"] is None
     assert "Give the month as YYYY-MM" in response.content.decode()
+
+
+def test_a_month_without_tickets_says_so_and_pms_find_the_report_in_the_navigation(client, october):
+    with time_machine.travel(datetime(2027, 3, 5, 12, 0, tzinfo=UTC), tick=False):
+        client.force_login(_member(october, "pm"))
+        dashboard = client.get(reverse("dashboard")).content.decode()
+        page = client.get(reverse("site-sla-report", args=[october.slug])).content.decode()
+    assert reverse("site-sla-report", args=[october.slug]) in dashboard
+    assert "March 2027" in page
+    assert "nothing to measure yet" in page

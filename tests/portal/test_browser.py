@@ -5,6 +5,7 @@ When a test fails, a screenshot of every step it took is saved under test-artifa
 """
 
 import contextlib
+import os
 import re
 import shutil
 import time
@@ -99,7 +100,8 @@ def steps(browser, request):
     recorder = Steps(browser)
     yield recorder
     report = getattr(request.node, "report_call", None)
-    if report is not None and report.failed:
+    # BROWSER_SCREENSHOTS=1 keeps them for passing tests too, to look at every screen.
+    if (report is not None and report.failed) or os.environ.get("BROWSER_SCREENSHOTS"):
         folder = recorder.save(request.node.name)
         print(f"Screenshots of each step: {folder}")
 
@@ -142,6 +144,7 @@ def test_pm_files_a_high_incident_with_attachment_replies_and_downloads_it(
     impact = driver.find_element(By.ID, "impact-chooser")
     assert impact.is_displayed()
     # The guiding questions suggest High when the platform is down for everyone.
+    driver.find_element(By.CSS_SELECTOR, "input[name=_q_safety][value=no]").click()
     driver.find_element(By.CSS_SELECTOR, "input[name=_q_down][value=yes]").click()
     assert "Suggested: High" in driver.find_element(By.CSS_SELECTOR, ".suggestion").text
     assert driver.find_element(By.CSS_SELECTOR, "input[name=impact][value=high]").is_selected()
@@ -218,6 +221,10 @@ return Array.from(document.querySelectorAll('input, select, textarea'))
   .map(el => el.outerHTML);
 """
 OVERFLOW = "return document.documentElement.scrollWidth - document.documentElement.clientWidth;"
+RESULTS_SCROLL = """
+const r = document.querySelector('#changelist .results');
+return r.scrollWidth - r.clientWidth;
+"""
 
 
 @pytest.mark.django_db(transaction=True)
@@ -232,12 +239,18 @@ def test_every_field_is_labelled_and_pages_fit_a_phone(live_server, browser, ste
         title="A rather long title that must wrap on a phone without pushing the page wider",
         description="Nobody can open the pharmacy module.",
     )
+    # Overdue, so the escalation confirmation can be shown too.
+    Ticket.objects.filter(pk=ticket.pk).update(
+        response_due_at=timezone.now() - timedelta(minutes=5)
+    )
     driver = browser
     _sign_in(driver, live_server, "pat@mercy.example")
     pages = {
         "dashboard": "/",
         "new-ticket": "/tickets/new/",
         "ticket": f"/tickets/{ticket.reference}/",
+        "escalate-confirm": f"/tickets/{ticket.reference}/escalate/",
+        "sla-report": f"/sites/{site.slug}/sla-report/",
         "members": f"/sites/{site.slug}/members/",
         "password-change": "/accounts/password/change/",
     }
@@ -252,6 +265,194 @@ def test_every_field_is_labelled_and_pages_fit_a_phone(live_server, browser, ste
             assert driver.find_element("tag name", "h1").text
             footer = driver.find_element("tag name", "footer").text
             assert "(646) 969-9939" in footer
+
+
+@pytest.mark.django_db(transaction=True)
+def test_impact_helper_puts_patient_safety_first_and_never_overwrites_a_chosen_level(
+    live_server, browser, steps, site, pm
+):
+    from selenium.webdriver.common.by import By
+
+    driver = browser
+    _sign_in(driver, live_server, "pat@mercy.example")
+    driver.get(live_server.url + "/tickets/new/")
+    driver.find_element(By.CSS_SELECTOR, "label[for=id_kind_3]").click()  # incident
+    first = driver.find_elements(By.CSS_SELECTOR, "[data-impact-helper] legend")[0]
+    assert "patient care" in first.text.lower()
+    # Only 5% of users affected, but patient care is: High, and call the support line.
+    driver.find_element(By.CSS_SELECTOR, "input[name=_q_users][value=few]").click()
+    assert not driver.find_element(By.CSS_SELECTOR, "input[name=impact][value=low]").is_selected()
+    driver.find_element(By.CSS_SELECTOR, "input[name=_q_safety][value=yes]").click()
+    steps("patient-safety-yes")
+    assert driver.find_element(By.CSS_SELECTOR, "input[name=impact][value=high]").is_selected()
+    call = driver.find_element(By.CSS_SELECTOR, "[data-impact-call]")
+    assert call.is_displayed() and "(646) 969-9939" in call.text
+
+    # A level the PM picks is theirs: answering further only suggests.
+    driver.find_element(By.CSS_SELECTOR, "input[name=impact][value=medium]").click()
+    driver.find_element(By.CSS_SELECTOR, "input[name=_q_safety][value=no]").click()
+    driver.find_element(By.CSS_SELECTOR, "input[name=_q_users][value=few]").click()
+    steps("chosen-level-kept")
+    assert driver.find_element(By.CSS_SELECTOR, "input[name=impact][value=medium]").is_selected()
+    assert "Suggested: Low" in driver.find_element(By.CSS_SELECTOR, ".suggestion").text
+    assert not call.is_displayed()
+
+
+def _staff_sign_in(driver, live_server, path, username):
+    """Open a back-office path; the admin asks for a sign-in first and then goes there."""
+    from selenium.webdriver.common.by import By
+
+    driver.delete_all_cookies()
+    driver.get(live_server.url + path)
+    _wait(driver, lambda d: d.find_elements(By.ID, "id_username"))
+    driver.find_element(By.ID, "id_username").send_keys(username)
+    driver.find_element(By.ID, "id_password").send_keys(PASSWORD)
+    driver.find_element(By.CSS_SELECTOR, "#login-form [type=submit]").click()
+
+
+def _conversation_ticket(site, pm, agent):
+    """A ticket with a client reply, a public reply and an internal note, in that order."""
+    from tickets import services
+
+    ticket = services.ticket_create(
+        actor=pm,
+        site=site,
+        kind="task",
+        title="Add two pharmacy technicians",
+        description="Accounts for Monday, please.",
+    )
+    services.comment_post(ticket=ticket, author=pm, body="First: the client adds a detail.")
+    services.comment_post(
+        ticket=ticket,
+        author=agent,
+        body="Second: on it, accounts by Friday.",
+        estimated_resolution_at=timezone.now() + timedelta(days=3),
+    )
+    services.comment_post(ticket=ticket, author=agent, body="Third: a note.", public=False)
+    return Ticket.objects.get(pk=ticket.pk)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_an_agent_follows_a_staff_email_link_to_the_ticket_as_a_conversation(
+    live_server, browser, steps, site, pm
+):
+    from urllib.parse import urlsplit
+
+    from selenium.webdriver.common.by import By
+
+    from tests.tickets.factories import StaffFactory
+    from tickets.models import Notification
+
+    agent = StaffFactory(username="chris", first_name="Chris", last_name="Patel")
+    ticket = _conversation_ticket(site, pm, agent)
+    alert = Notification.objects.get(ticket=ticket, event=Notification.Event.STAFF_ALERT)
+    link = re.search(r"Open the ticket: (\S+)", alert.body_text)[1]
+    driver = browser
+    driver.set_window_size(1366, 900)
+    _staff_sign_in(driver, live_server, urlsplit(link).path, "chris")
+    _wait(driver, lambda d: d.find_elements(By.CSS_SELECTOR, "[data-testid=thread]"))
+    steps("ticket-page-1366")
+    assert f"/admin/tickets/ticket/{ticket.pk}/change/" in driver.current_url
+
+    # Top to bottom: the clocks, the thread in time order, then the reply box and controls.
+    def top(css):
+        return driver.find_element(By.CSS_SELECTOR, css).rect["y"]
+
+    entries = driver.find_elements(By.CSS_SELECTOR, ".thread-entry")
+    texts = [e.text for e in entries]
+    assert [t.split("First:")[0] != t for t in texts[:1]] == [True]
+    positions = [
+        next(e.rect["y"] for e in entries if word in e.text)
+        for word in ("First:", "Second:", "Third:")
+    ]
+    assert positions == sorted(positions)
+    assert top(".sla-panel") < top("[data-testid=thread]") < top("#id_body")
+    kinds = [e.get_attribute("data-thread-kind") for e in entries]
+    assert kinds == ["client", "staff", "internal"]
+    assert "Chris Patel" in texts[1] and "Rx.Health support" in texts[1]
+    assert "Mercy General" in texts[0]  # the client's site and role, not a username
+    estimate = driver.find_element(By.CSS_SELECTOR, ".field-estimated_resolution_at").text
+    assert "Estimated resolution (America/New_York)" in estimate
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_queue_shows_its_columns_at_1366_by_900_and_back_office_pages_fit_a_phone(
+    live_server, browser, steps, site, pm
+):
+    from selenium.webdriver.common.by import By
+
+    from tests.tickets.factories import StaffFactory
+
+    agent = StaffFactory(username="chris", first_name="Chris", last_name="Patel")
+    ticket = _conversation_ticket(site, pm, agent)
+    driver = browser
+    driver.set_window_size(1366, 900)
+    _staff_sign_in(driver, live_server, "/admin/tickets/ticket/", "chris")
+    _wait(driver, lambda d: d.find_elements(By.ID, "result_list"))
+    steps("queue-1366")
+    width = driver.execute_script("return document.documentElement.clientWidth;")
+    for column in ("reference", "sla", "title_cell", "site", "status", "assignee_name", "updated"):
+        header = driver.find_element(By.CSS_SELECTOR, f"#result_list th.column-{column}")
+        assert header.is_displayed(), column
+        assert header.rect["x"] + header.rect["width"] <= width, f"{column} is off-screen"
+    assert driver.execute_script(OVERFLOW) <= 0
+    assert driver.execute_script(RESULTS_SCROLL) <= 0, "the queue scrolls sideways"
+
+    driver.get(live_server.url + "/admin/tickets/notification/")
+    _wait(driver, lambda d: d.find_elements(By.ID, "result_list"))
+    steps("ledger-1366")
+    for column in ("status_badge", "error_short"):
+        header = driver.find_element(By.CSS_SELECTOR, f"#result_list th.column-{column}")
+        assert header.rect["x"] + header.rect["width"] <= width, f"{column} is off-screen"
+    assert driver.execute_script(RESULTS_SCROLL) <= 0, "the ledger scrolls sideways"
+
+    driver.set_window_size(390, 900)
+    for name, path in {
+        "admin-home": "/admin/",
+        "ticket": f"/admin/tickets/ticket/{ticket.pk}/change/",
+        "staff-dashboard": "/staff/",
+        "preferences": "/staff/preferences/",
+    }.items():
+        driver.get(live_server.url + path)
+        _wait(driver, lambda d: d.find_elements(By.ID, "content"))
+        steps(f"{name}-390px")
+        assert driver.execute_script(OVERFLOW) <= 0, f"{name} is wider than 390px"
+
+
+@pytest.mark.django_db(transaction=True)
+def test_escalate_asks_for_confirmation_then_lists_the_escalation(
+    live_server, browser, steps, site, pm
+):
+    from selenium.webdriver.common.by import By
+
+    from tickets import services
+
+    ticket = services.ticket_create(
+        actor=pm, site=site, kind="incident", impact="high", title="Down", description="x"
+    )
+    Ticket.objects.filter(pk=ticket.pk).update(
+        response_due_at=timezone.now() - timedelta(minutes=5)
+    )
+    driver = browser
+    _sign_in(driver, live_server, "pat@mercy.example")
+    driver.get(live_server.url + f"/tickets/{ticket.reference}/")
+    driver.find_element(By.PARTIAL_LINK_TEXT, "Escalate to level 2").click()
+    _wait(driver, lambda d: "Escalate " + ticket.reference in d.title)
+    steps("confirm")
+    groups = driver.find_element(By.CSS_SELECTOR, "[data-testid=escalation-groups]").text
+    assert "project team" in groups.lower()
+    assert Ticket.objects.get(pk=ticket.pk).escalation_level == 1  # asking is not escalating
+    driver.find_element(By.CSS_SELECTOR, "form.actions button[type=submit]").click()
+    _wait(driver, lambda d: d.find_elements(By.CSS_SELECTOR, "[data-testid=escalation-history]"))
+    steps("escalated")
+    assert (
+        "Level 2 on"
+        in driver.find_element(By.CSS_SELECTOR, "[data-testid=escalation-history]").text
+    )
+    # One client escalation per committed window: no button now, and the page says when.
+    assert not driver.find_elements(By.PARTIAL_LINK_TEXT, "Escalate to level")
+    refusal = driver.find_element(By.CSS_SELECTOR, "[data-testid=escalation-refusal]").text
+    assert "again from" in refusal
 
 
 @pytest.mark.django_db(transaction=True)

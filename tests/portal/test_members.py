@@ -13,7 +13,10 @@ User = get_user_model()
 
 
 def _invite(client, site, email="nora@mercy.example", role=Role.IT):
-    return client.post(reverse("member-invite", args=[site.slug]), {"email": email, "role": role})
+    return client.post(
+        reverse("member-invite", args=[site.slug]),
+        {"name": "Nora Quinn", "email": email, "role": role},
+    )
 
 
 @pytest.mark.django_db
@@ -124,3 +127,18 @@ def test_member_of_another_site_cannot_be_changed_through_this_site(client, site
     response = client.post(reverse("member-remove", args=[site.slug, outsider.pk]))
     assert response.status_code == 404
     assert outsider.site_memberships.exists()
+
+
+def test_an_invitation_asks_for_a_name_and_defaults_to_viewer(client, site, pm):
+    client.force_login(pm)
+    page = client.get(reverse("site-members", args=[site.slug]))
+    form = page.context["invite_form"]
+    assert form.fields["role"].initial == "viewer" and "name" in form.fields
+    client.post(
+        reverse("member-invite", args=[site.slug]),
+        {"name": "Nora Quinn", "email": "nora@mercy.example", "role": "viewer"},
+    )
+    from django.contrib.auth import get_user_model
+
+    invited = get_user_model().objects.get(email="nora@mercy.example")
+    assert invited.get_full_name() == "Nora Quinn"

@@ -66,7 +66,8 @@ def test_it_and_viewer_cannot_manage_members(client, site, pm, role_user, reques
     client.force_login(user)
     assert client.get(reverse("site-members", args=[site.slug])).status_code == 403
     response = client.post(
-        reverse("member-invite", args=[site.slug]), {"email": "new@mercy.example", "role": "pm"}
+        reverse("member-invite", args=[site.slug]),
+        {"name": "Nora Quinn", "email": "new@mercy.example", "role": "pm"},
     )
     assert response.status_code == 403
     response = client.post(reverse("member-role", args=[site.slug, pm.pk]), {"role": "viewer"})

@@ -95,3 +95,23 @@ def test_seed_demo_refuses_on_a_production_like_system_unless_told(settings):
     with pytest.raises(CommandError, match="production"):
         seed()
     assert not User.objects.filter(username="admin").exists()
+
+
+def test_the_demo_shows_every_state_at_once(db):
+    from django.core.management import call_command
+
+    from tickets.models import Ticket
+
+    call_command("seed_demo", stdout=__import__("io").StringIO())
+    by_title = {t.title: t for t in Ticket.objects.all()}
+    breached = by_title["Medication dispensing screen will not load on any ward"]
+    assert breached.sla_state == "breached" and breached.escalation_level == 2
+    assert breached.client_update_count == 1
+    assert by_title["Where can we find the release notes for the spring update?"].sla_state == (
+        "at_risk"
+    )
+    waiting = by_title["Reports export times out for the oncology unit"]
+    assert waiting.status == "waiting_on_client" and waiting.comments.filter(by_staff=True)
+    task = by_title["Add two new pharmacy technicians to the platform"]
+    assert task.sla_state == "met" and task.estimated_resolution_at is not None
+    assert by_title["Printer icon missing on one nursing station"].status == "resolved"

@@ -22,7 +22,7 @@ def _site_urls(site, ticket, member_user):
         (
             "post",
             reverse("member-invite", args=[site.slug]),
-            {"email": "x@y.example", "role": "pm"},
+            {"name": "X Y", "email": "x@y.example", "role": "pm"},
         ),
         ("post", reverse("member-role", args=[site.slug, member_user.pk]), {"role": Role.VIEWER}),
         ("post", reverse("member-remove", args=[site.slug, member_user.pk]), None),

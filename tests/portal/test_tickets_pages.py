@@ -95,7 +95,7 @@ def test_non_incident_filed_with_an_impact_left_checked_drops_the_impact(client,
         ({"site": "not-a-number"}, "Select a valid choice"),
         (
             {"attachments": [SimpleUploadedFile("run.exe", b"MZ\x90\x00" + b"\x00" * 64)]},
-            "are not accepted",
+            "run.exe: .EXE files are not accepted",
         ),
         ({"attachments": [SimpleUploadedFile("empty.txt", b"")]}, "empty"),
     ],
@@ -264,7 +264,7 @@ def test_escalate_shows_only_when_the_response_is_overdue_for_pm_and_it(
     client.force_login(member(site, role))
     with override_settings(ROOT_URLCONF="tests.portal.escalate_urls"):
         page = client.get(reverse("ticket-detail", args=[ticket.reference])).content.decode()
-    assert (">Escalate</button>" in page) is shown
+    assert (">Escalate to level 2…</a>" in page) is shown
 
 
 @pytest.mark.django_db
@@ -348,3 +348,37 @@ def test_a_reference_with_a_nul_byte_is_a_404_not_500(client, pm, ticket):
     assert client.get("/tickets/RX-1001%00/").status_code == 404
     assert client.get("/tickets/RX%00/attachments/1/").status_code == 404
     assert client.post("/tickets/RX%00/reply/", {"body": "x"}).status_code == 404
+
+
+@pytest.mark.django_db
+def test_staff_opening_a_portal_ticket_page_are_taken_to_the_back_office(client, ticket):
+    from tests.tickets.factories import StaffFactory
+
+    client.force_login(StaffFactory())
+    response = client.get(reverse("ticket-detail", args=[ticket.reference]))
+    assert response.status_code == 302
+    assert response["Location"] == reverse("admin:tickets_ticket_change", args=[ticket.pk])
+
+
+@pytest.mark.django_db
+def test_the_client_thread_shows_automated_updates_in_time_order(client, site, pm):
+    from tests.tickets.factories import StaffFactory
+
+    monday = datetime(2026, 11, 23, 14, 0, tzinfo=UTC)
+    with time_machine.travel(monday, tick=False):
+        ticket = services.ticket_create(
+            actor=pm, site=site, kind="incident", impact="high", title="Down", description="x"
+        )
+    with time_machine.travel(monday + timedelta(minutes=20), tick=False):
+        services.comment_post(ticket=ticket, author=pm, body="Still down on ward 3.")
+    from sla.scan import sla_scan_run
+
+    with time_machine.travel(monday + timedelta(hours=1), tick=False):
+        sla_scan_run(now=monday + timedelta(hours=1))
+    with time_machine.travel(monday + timedelta(hours=1, minutes=10), tick=False):
+        services.comment_post(ticket=ticket, author=StaffFactory(), body="Looking at it now.")
+    client.force_login(pm)
+    page = client.get(reverse("ticket-detail", args=[ticket.reference])).content.decode()
+    assert "No replies yet" not in page
+    order = [page.index(s) for s in ("Still down on ward 3.", "Automated update", "Looking at it")]
+    assert order == sorted(order)

@@ -171,3 +171,69 @@ def test_emails_go_out_after_the_filing_commits(site, pm):
     assert sorted(m.to[0] for m in mail.outbox) == ["pm@stmarys.example", "queue@rxhealth.example"]
     message = next(m for m in mail.outbox if m.to == ["pm@stmarys.example"])
     assert message.alternatives[0][1] == "text/html"
+
+
+def test_staff_emails_link_to_the_back_office_and_client_emails_to_the_portal(site, pm, agent):
+    ticket = file_ticket(actor=pm, site=site, impact="high", at=MONDAY)
+    scan_at(MONDAY + 45 * datetime.timedelta(minutes=1))
+    scan_at(MONDAY + H)
+    back_office = f"https://support.rxhealth.example/admin/tickets/ticket/{ticket.pk}/change/"
+    portal = f"https://support.rxhealth.example/tickets/{ticket.reference}/"
+    for event in ("staff_alert", "response_at_risk", "response_breached", "update_due_soon"):
+        for row in rows(ticket, event):
+            assert back_office in row.body_text and back_office in row.body_html, event
+            assert portal not in row.body_text, event
+    for event in ("ticket_filed", "client_update"):
+        for row in rows(ticket, event):
+            assert portal in row.body_text and back_office not in row.body_text, event
+
+
+def test_each_client_reply_tells_the_assignee_once_without_its_text(site, pm, agent):
+    ticket = file_ticket(actor=pm, site=site, kind="general", at=MONDAY)
+    at(MONDAY, services.ticket_assign, ticket=fresh(ticket), actor=agent, assignee=agent)
+    at(MONDAY + H, services.comment_post, ticket=fresh(ticket), author=pm, body=SECRET)
+    at(MONDAY + 2 * H, services.comment_post, ticket=fresh(ticket), author=pm, body="More")
+    replies = list(rows(ticket, "client_replied").order_by("sequence"))
+    assert [r.recipient for r in replies] == ["agent@rxhealth.example"] * 2
+    assert len({r.sequence for r in replies}) == 2  # one message per reply
+    first = replies[0]
+    assert SECRET not in first.body_text and SECRET not in first.body_html
+    assert "replied" in first.subject.lower() and ticket.reference in first.subject
+    assert "Mon 23 Nov 2026, 10:00 EST" in first.body_text  # when, in the site's zone
+    assert f"/admin/tickets/ticket/{ticket.pk}/change/" in first.body_text
+
+
+def test_a_client_reply_on_an_unassigned_ticket_reaches_the_staff_queue(site, pm, agent):
+    ticket = file_ticket(actor=pm, site=site, kind="general", at=MONDAY)
+    at(MONDAY + H, services.comment_post, ticket=fresh(ticket), author=pm, body="Any news?")
+    assert recipients(ticket, "client_replied") == ["queue@rxhealth.example"]
+    # Staff replies and internal notes tell no one at Rx.Health.
+    at(MONDAY + 2 * H, services.comment_post, ticket=fresh(ticket), author=agent, body="On it")
+    at(
+        MONDAY + 2 * H,
+        services.comment_post,
+        ticket=fresh(ticket),
+        author=agent,
+        body="note",
+        public=False,
+    )
+    assert recipients(ticket, "client_replied") == ["queue@rxhealth.example"]
+
+
+def test_updated_by_the_client_is_marked_until_our_next_public_reply(site, pm, agent):
+    ticket = file_ticket(actor=pm, site=site, kind="general", at=MONDAY)
+    assert fresh(ticket).client_replied_at is None
+    at(MONDAY + H, services.comment_post, ticket=fresh(ticket), author=pm, body="Any news?")
+    at(MONDAY + 2 * H, services.comment_post, ticket=fresh(ticket), author=pm, body="Hello?")
+    assert fresh(ticket).client_replied_at == MONDAY + H  # since the first unanswered reply
+    at(
+        MONDAY + 3 * H,
+        services.comment_post,
+        ticket=fresh(ticket),
+        author=agent,
+        body="note",
+        public=False,
+    )
+    assert fresh(ticket).client_replied_at == MONDAY + H  # a note is not an answer
+    at(MONDAY + 4 * H, services.comment_post, ticket=fresh(ticket), author=agent, body="Done")
+    assert fresh(ticket).client_replied_at is None

@@ -21,6 +21,7 @@ from tests.tickets.factories import (
     TicketFactory,
     UserFactory,
 )
+from tickets import services
 from tickets.models import (
     Comment,
     Kind,
@@ -165,9 +166,53 @@ def test_reply_with_estimate_records_the_estimate_in_history(frozen, client, sta
         estimated_resolution_at_1="17:00:00",
     )
     comment = Comment.objects.get(ticket=ticket)
-    assert comment.estimated_resolution_at == datetime(2026, 11, 27, 17, 0, tzinfo=UTC)
+    # Typed in the site's zone (New York, shown beside the field): 17:00 EST is 22:00 UTC.
+    assert comment.estimated_resolution_at == datetime(2026, 11, 27, 22, 0, tzinfo=UTC)
     event = ticket.events.get(action=TicketEvent.Action.COMMENTED)
-    assert event.changes["estimated_resolution_at"][1].startswith("2026-11-27T17:00")
+    recorded = datetime.fromisoformat(event.changes["estimated_resolution_at"][1])
+    assert recorded == datetime(2026, 11, 27, 22, 0, tzinfo=UTC)
+
+
+def test_an_estimate_typed_at_15_00_reaches_the_client_as_15_00_in_the_zone_shown(
+    client, staff, ticket
+):
+    with time_machine.travel(NOW, tick=False):
+        page = client.get(change_url(ticket)).content.decode()
+        assert "Estimated resolution (America/New_York)" in page
+        work_ticket(
+            client,
+            ticket,
+            body="Done by three.",
+            estimated_resolution_at_0="2026-11-26",
+            estimated_resolution_at_1="15:00:00",
+        )
+    reply = Notification.objects.get(ticket=ticket, event=Notification.Event.PUBLIC_REPLY)
+    assert "Thu 26 Nov 2026, 15:00 EST" in reply.body_text
+
+
+def test_an_agent_with_a_time_zone_of_their_own_enters_and_reads_times_in_it(client, staff, ticket):
+    client.post(reverse("backoffice:preferences"), {"timezone": "Europe/London"})
+    with time_machine.travel(NOW, tick=False):
+        page = client.get(change_url(ticket)).content.decode()
+        assert "Estimated resolution (Europe/London)" in page
+        assert "Times in Europe/London" in page
+        work_ticket(
+            client,
+            ticket,
+            body="Done by three, London time.",
+            estimated_resolution_at_0="2026-11-26",
+            estimated_resolution_at_1="15:00:00",
+        )
+    comment = Comment.objects.get(ticket=ticket)
+    assert comment.estimated_resolution_at == datetime(2026, 11, 26, 15, 0, tzinfo=UTC)
+    reply = Notification.objects.get(ticket=ticket, event=Notification.Event.PUBLIC_REPLY)
+    assert "Thu 26 Nov 2026, 10:00 EST" in reply.body_text  # the client reads site time
+
+
+def test_an_unknown_time_zone_preference_is_refused_with_a_form_error(client, staff):
+    response = client.post(reverse("backoffice:preferences"), {"timezone": "Mars/Olympus"})
+    assert response.status_code == 400
+    assert "Select a valid choice" in response.content.decode()
 
 
 def test_status_assignee_and_impact_changes_write_history(client, staff):
@@ -448,7 +493,8 @@ def test_ticket_page_shows_the_clocks_and_the_notifications_sent(client, staff):
         )
         text = client.get(change_url(ticket)).content.decode()
     assert "breaches in 12 min" in text
-    assert "First response due" in text
+    assert "First response" in text
+    assert "due Wed 25 Nov 2026, 10:12 EST" in text
     assert "queue@rxhealth.example" in text
     assert "Escalation level" in text
 
@@ -557,3 +603,15 @@ def test_notification_ledger_uses_as_many_queries_for_300_rows_as_for_3(client, 
     small = queries()
     add(297, "b")
     assert queries() == small
+
+
+def test_the_queue_marks_and_filters_tickets_updated_by_the_client(client, staff, ticket):
+    quiet = TicketFactory(site=ticket.site, title="Nothing new here")
+    services.comment_post(ticket=ticket, author=ticket.reporter, body="Any news?")
+    url = reverse("admin:tickets_ticket_changelist")
+    page = client.get(url).content.decode()
+    assert page.count('class="client-replied"') == 1
+    filtered = client.get(url + "?queue=client_replied").content.decode()
+    assert ticket.title in filtered and quiet.title not in filtered
+    services.comment_post(ticket=ticket, author=staff, body="Here is the news.")
+    assert ticket.title not in client.get(url + "?queue=client_replied").content.decode()

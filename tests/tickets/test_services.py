@@ -242,5 +242,5 @@ def test_an_unrecognised_file_is_refused_with_what_may_be_attached(pm, site):
     page = SimpleUploadedFile("notes.html", b"<html><script>alert(1)</script></html>")
     with pytest.raises(DomainError) as error:
         services.attachment_add(ticket=ticket, uploaded_by=pm, file=page)
-    assert error.value.message.startswith("notes.html: this kind of file is not accepted.")
+    assert error.value.message.startswith("notes.html: .HTML files are not accepted.")
     assert "PDF" in error.value.message

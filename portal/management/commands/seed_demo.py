@@ -6,13 +6,16 @@ from typing import Any
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
-from django.contrib.auth.models import Group, Permission
+from django.contrib.auth.models import Group
 from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
-from django.db.models import Q
 from django.utils import timezone
 
 from escalation.models import EscalationContact, EscalationLevel
+from portal import staff_roles
+from portal.staff_roles import staff_roles_sync
+from sla.scan import sla_scan_run
+from sla.services import sla_clocks_start
 from tickets.models import ClientSite, Role, Status, Ticket
 from tickets.services import (
     comment_post,
@@ -25,7 +28,6 @@ from tickets.services import (
 User = get_user_model()
 
 DEMO_PASSWORD = "rx-demo-portal"  # noqa: S105 (a demo login, printed on purpose)
-AGENTS_GROUP = "Support agents"
 
 SITES = [
     {
@@ -69,7 +71,10 @@ EXECUTIVES = [
     (4, "Rx.Health executive team", "Executive team", "executive-team"),
 ]
 
-# (site slug, reporter username, kind, impact, title, description, what staff did)
+# (site slug, reporter username, kind, impact, title, description, what staff did, minutes
+# ago it was filed). The ages put every state on screen at the first scan, which seed_demo
+# runs itself: a breached high incident at level 2 with a client update sent, an at-risk
+# request, one waiting on the client, a task met with an estimate, a resolved incident.
 TICKETS = [
     (
         "riverside-general",
@@ -79,6 +84,7 @@ TICKETS = [
         "Medication dispensing screen will not load on any ward",
         "Since 07:40 every ward station shows a spinner on the dispensing screen.",
         "assign",
+        70,
     ),
     (
         "riverside-general",
@@ -88,6 +94,7 @@ TICKETS = [
         "Add two new pharmacy technicians to the platform",
         "Please create accounts for the two technicians starting on Monday.",
         "reply_with_estimate",
+        90,
     ),
     (
         "riverside-general",
@@ -97,6 +104,7 @@ TICKETS = [
         "Where can we find the release notes for the spring update?",
         "Our training team wants to prepare material before the update.",
         "",
+        6 * 60 + 20,
     ),
     (
         "cascade-childrens",
@@ -106,6 +114,7 @@ TICKETS = [
         "Reports export times out for the oncology unit",
         "Exports of more than a week of data stop after about a minute.",
         "waiting_on_client",
+        40,
     ),
     (
         "cascade-childrens",
@@ -115,6 +124,7 @@ TICKETS = [
         "Change the default dose rounding for pediatric weights",
         "Clinical leadership approved rounding to 0.1 mL for patients under 10 kg.",
         "",
+        10,
     ),
     (
         "cascade-childrens",
@@ -124,8 +134,18 @@ TICKETS = [
         "Printer icon missing on one nursing station",
         "Station 4B does not show the print button; the others do.",
         "resolved",
+        180,
     ),
 ]
+
+QUESTION = (
+    "Which date range and which report were you exporting when it stopped? "
+    "A screenshot of the error would help too."
+)
+
+
+def demo_email(first: str, last: str, domain: str) -> str:
+    return f"{first.lower()}.{last.lower()}@{domain}"
 
 
 class Command(BaseCommand):
@@ -149,7 +169,7 @@ class Command(BaseCommand):
             )
         created: dict[str, int] = {"sites": 0, "users": 0, "contacts": 0, "tickets": 0}
         with transaction.atomic():
-            agents = self._agents_group()
+            agents = self._group(staff_roles.AGENT)
             admin = self._user("admin", "Avery", "Morgan", "rxhealth.example", created, staff=True)
             if not admin.is_superuser:
                 admin.is_superuser = True
@@ -171,17 +191,16 @@ class Command(BaseCommand):
         # clocks start and the receipts go out as they would for a real filing.
         for spec in TICKETS:
             created["tickets"] += self._ticket(spec, sites, agent)
+        if created["tickets"]:
+            # One scan now, so breaches, warnings, client updates and escalations are on screen
+            # at once rather than after beat's first pass.
+            counts = sla_scan_run()
+            self.stdout.write("SLA scan: " + ", ".join(f"{v} {k}" for k, v in counts.items() if v))
         self._print_logins(created)
 
-    def _agents_group(self) -> Group:
-        group, _ = Group.objects.get_or_create(name=AGENTS_GROUP)
-        perms = Permission.objects.filter(
-            Q(content_type__app_label="tickets")
-            | Q(content_type__app_label__in=["sla", "escalation"], codename__startswith="view_")
-            | Q(content_type__app_label="django_celery_beat", codename__startswith="view_")
-        )
-        group.permissions.add(*perms)
-        return group
+    def _group(self, name: str) -> Group:
+        staff_roles_sync()  # the groups exist after migrate; this keeps them true
+        return Group.objects.get(name=name)
 
     def _user(
         self, username: str, first: str, last: str, domain: str, created: dict, staff: bool = False
@@ -191,7 +210,7 @@ class Command(BaseCommand):
             defaults={
                 "first_name": first,
                 "last_name": last,
-                "email": f"{first.lower()}.{last.lower()}@{domain}",
+                "email": demo_email(first, last, domain),
                 "is_staff": staff,
             },
         )
@@ -238,7 +257,7 @@ class Command(BaseCommand):
             created["contacts"] += made
 
     def _ticket(self, spec: tuple, sites: dict[str, ClientSite], agent: Any) -> int:
-        slug, username, kind, impact, title, description, done = spec
+        slug, username, kind, impact, title, description, done, age_minutes = spec
         site = sites[slug]
         if Ticket.objects.filter(site=site, title=title).exists():
             return 0
@@ -251,15 +270,25 @@ class Command(BaseCommand):
             title=title,
             description=description,
         )
+        if age_minutes:
+            # Demo data only: file it in the past, then let the SLA set its clocks from then.
+            with transaction.atomic():
+                Ticket.objects.filter(pk=ticket.pk).update(
+                    created_at=timezone.now() - timedelta(minutes=age_minutes)
+                )
+                ticket = Ticket.objects.select_related("site", "reporter").get(pk=ticket.pk)
+                sla_clocks_start(ticket=ticket)
         if done in ("assign", "reply_with_estimate", "waiting_on_client", "resolved"):
             ticket = ticket_assign(ticket=ticket, actor=agent, assignee=agent)
-        if done in ("reply_with_estimate", "waiting_on_client", "resolved"):
+        if done in ("reply_with_estimate", "resolved"):
             comment_post(
                 ticket=ticket,
                 author=agent,
                 body="Thanks, we are on it. We will keep you posted here.",
                 estimated_resolution_at=timezone.now() + timedelta(days=2),
             )
+        if done == "waiting_on_client":
+            comment_post(ticket=ticket, author=agent, body=QUESTION)
         if done == "waiting_on_client":
             ticket_status_change(ticket=ticket, actor=agent, status=Status.WAITING_ON_CLIENT)
         if done == "resolved":
@@ -273,12 +302,15 @@ class Command(BaseCommand):
         lines = [
             "",
             f"Open {base}/  (client portal)   {base}/admin/  (staff back office)",
-            f"Every demo user's password: {DEMO_PASSWORD}",
+            f"Every demo user's password: {DEMO_PASSWORD}. Sign in with the email (the portal)",
+            "or the username (the back office). Emails print one line each here; the full",
+            "messages are in the back office under Notifications.",
             "",
-            "  admin             superuser (back office, everything)",
-            "  agent             Rx.Health support agent (back office)",
+            f"  {'admin':<17} {'avery.morgan@rxhealth.example':<44} superuser (everything)",
+            f"  {'agent':<17} {'chris.patel@rxhealth.example':<44} Rx.Health support agent",
         ]
         for spec in SITES:
-            for username, _first, _last, role in spec["people"]:
-                lines.append(f"  {username:<17} {Role(role).label} at {spec['name']}")
+            for username, first, last, role in spec["people"]:
+                email = demo_email(first, last, spec["domain"])
+                lines.append(f"  {username:<17} {email:<44} {Role(role).label}, {spec['name']}")
         self.stdout.write("\n".join(lines) + "\n")

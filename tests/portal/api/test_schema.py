@@ -30,6 +30,13 @@ def test_the_openapi_schema_documents_every_endpoint_with_examples(client, db):
         ("/api/v1/tickets/{reference}/attachments/", "post"),
         ("/api/v1/tickets/{reference}/attachments/{attachment_id}/", "get"),
         ("/api/v1/tickets/{reference}/escalate/", "post"),
+        ("/api/v1/major-incidents/", "get"),
+        ("/api/v1/major-incidents/", "post"),
+        ("/api/v1/major-incidents/{id}/", "get"),
+        ("/api/v1/major-incidents/{id}/", "patch"),
+        ("/api/v1/major-incidents/{id}/tickets/", "post"),
+        ("/api/v1/major-incidents/{id}/tickets/", "delete"),
+        ("/api/v1/major-incidents/{id}/updates/", "post"),
     }
     for key, op in operations.items():
         assert op.get("summary"), key

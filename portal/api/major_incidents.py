@@ -1,0 +1,423 @@
+"""Staff API for major incidents: serializers, OpenAPI descriptions and the viewset. Thin:
+parse input, call one service of `tickets.major_incidents`, render output."""
+
+from django.contrib.auth import get_user_model
+from django.db.models import Count, Prefetch
+from django.http import Http404
+from drf_spectacular.utils import (
+    OpenApiExample,
+    OpenApiResponse,
+    extend_schema,
+    extend_schema_field,
+    extend_schema_view,
+)
+from rest_framework import mixins, permissions, serializers, status, viewsets
+from rest_framework.decorators import action
+from rest_framework.exceptions import ValidationError
+from rest_framework.response import Response
+
+from tickets import major_incidents as services
+from tickets.models import (
+    ClientSite,
+    Impact,
+    MajorIncident,
+    MajorIncidentUpdate,
+    Ticket,
+)
+from tickets.selectors import is_staff, tickets_visible_to
+
+from . import docs
+from .idempotency import idempotent
+from .serializers import NoNulCharField, SLASerializer, StrictBooleanField
+
+User = get_user_model()
+
+
+class IsStaff(permissions.BasePermission):
+    message = "Only Rx.Health staff manage major incidents."
+
+    def has_permission(self, request, view) -> bool:
+        return is_staff(request.user)
+
+
+class LinkedTicketSerializer(serializers.ModelSerializer):
+    site = serializers.SlugRelatedField(slug_field="slug", read_only=True)
+    sla = SLASerializer(source="*", read_only=True)
+
+    class Meta:
+        model = Ticket
+        fields = ["reference", "site", "status", "title", "sla"]
+        read_only_fields = fields
+
+
+class MajorIncidentUpdateSerializer(serializers.ModelSerializer):
+    author = serializers.SlugRelatedField(slug_field="username", read_only=True)
+
+    class Meta:
+        model = MajorIncidentUpdate
+        fields = ["id", "author", "body", "public", "ticket_count", "created_at"]
+        read_only_fields = fields
+
+
+class MajorIncidentSerializer(serializers.ModelSerializer):
+    sites = serializers.SerializerMethodField()
+    lead = serializers.SlugRelatedField(slug_field="username", read_only=True)
+    tickets = LinkedTicketSerializer(many=True, read_only=True)
+    updates = MajorIncidentUpdateSerializer(many=True, read_only=True)
+
+    class Meta:
+        model = MajorIncident
+        fields = [
+            "id",
+            "title",
+            "summary",
+            "impact",
+            "status",
+            "sites",
+            "lead",
+            "created_at",
+            "updated_at",
+            "last_public_update_at",
+            "resolved_at",
+            "tickets",
+            "updates",
+        ]
+        read_only_fields = fields
+
+    def get_sites(self, incident: MajorIncident) -> list[str] | str:
+        if incident.all_sites:
+            return "all"
+        return sorted(site.slug for site in incident.sites.all())
+
+
+class MajorIncidentListSerializer(MajorIncidentSerializer):
+    ticket_count = serializers.IntegerField(read_only=True)
+
+    class Meta(MajorIncidentSerializer.Meta):
+        fields = [
+            f for f in MajorIncidentSerializer.Meta.fields if f not in ("tickets", "updates")
+        ] + ["ticket_count"]
+        read_only_fields = fields
+
+
+@extend_schema_field(
+    {
+        "oneOf": [
+            {"type": "string", "enum": ["all"]},
+            {"type": "array", "items": {"type": "string", "maxLength": 60}, "minItems": 1},
+        ]
+    }
+)
+class SitesField(serializers.Field):
+    """`"all"`, or a list of site slugs."""
+
+    def to_internal_value(self, data):
+        if data == "all":
+            return "all"
+        if not isinstance(data, list) or not data or len(data) > 1000:
+            raise ValidationError('Give "all" or a list of site slugs (at most 1,000).')
+        if not all(isinstance(slug, str) and 0 < len(slug) <= 60 for slug in data):
+            raise ValidationError("Each site is a slug (text of at most 60 characters).")
+        return list(dict.fromkeys(data))
+
+    def to_representation(self, value):
+        return value
+
+
+class MajorIncidentCreateSerializer(serializers.Serializer):
+    title = NoNulCharField(max_length=200)
+    summary = NoNulCharField(max_length=5000, required=False, allow_blank=True, default="")
+    impact = serializers.ChoiceField(choices=Impact.choices, required=False, default=Impact.HIGH)
+    sites = SitesField(help_text='Site slugs, or "all" for every site.')
+    lead = NoNulCharField(
+        max_length=150, required=False, help_text="Username of the staff member in charge."
+    )
+
+
+class MajorIncidentChangeSerializer(serializers.Serializer):
+    title = NoNulCharField(max_length=200, required=False)
+    summary = NoNulCharField(max_length=5000, required=False, allow_blank=True)
+    impact = serializers.ChoiceField(choices=Impact.choices, required=False)
+    status = serializers.ChoiceField(choices=MajorIncident.Status.choices, required=False)
+    resolution = NoNulCharField(
+        max_length=50_000,
+        required=False,
+        help_text="With status resolved: the final public update (a default one otherwise).",
+    )
+
+    def validate(self, attrs):
+        if not attrs:
+            raise ValidationError("Send at least one of title, summary, impact, status.")
+        return attrs
+
+
+class TicketReferencesSerializer(serializers.Serializer):
+    tickets = serializers.ListField(
+        child=NoNulCharField(max_length=20), min_length=1, max_length=1000
+    )
+
+
+class MajorIncidentUpdateCreateSerializer(serializers.Serializer):
+    body = NoNulCharField(max_length=50_000)
+    public = StrictBooleanField(
+        required=False,
+        default=True,
+        help_text="false keeps it an internal note on the major incident.",
+    )
+
+
+EXAMPLE = {
+    "id": 3,
+    "title": "EHR gateway outage",
+    "summary": "Orders and admissions fail at every site.",
+    "impact": "high",
+    "status": "investigating",
+    "sites": ["north-general", "st-marys"],
+    "lead": "agent.lee",
+    "created_at": "2026-11-25T14:05:00Z",
+    "updated_at": "2026-11-25T14:30:00Z",
+    "last_public_update_at": "2026-11-25T14:30:00Z",
+    "resolved_at": None,
+    "tickets": [
+        {
+            "reference": "RX-1042",
+            "site": "st-marys",
+            "status": "in_progress",
+            "title": "Cannot admit patients",
+            "sla": {
+                "state": "met",
+                "response_due_at": "2026-11-25T15:00:00Z",
+                "responded_at": "2026-11-25T14:30:00Z",
+                "response_breached": False,
+                "response_breached_at": None,
+                "next_update_due_at": "2026-11-25T15:30:00Z",
+                "estimated_resolution_at": None,
+                "escalation_level": 1,
+            },
+        }
+    ],
+    "updates": [
+        {
+            "id": 7,
+            "author": "agent.lee",
+            "body": "We are restoring the gateway.",
+            "public": True,
+            "ticket_count": 2,
+            "created_at": "2026-11-25T14:30:00Z",
+        }
+    ],
+}
+LIST_EXAMPLE = {
+    **{k: v for k, v in EXAMPLE.items() if k not in ("tickets", "updates")},
+    "ticket_count": 2,
+}
+E403 = OpenApiResponse(docs.ErrorSerializer, description="Not Rx.Health staff")
+COMMON = {**docs.COMMON, 403: E403}
+
+
+def _tickets_body(summary: str, description: str):
+    return extend_schema(
+        summary=summary,
+        description=description,
+        request=TicketReferencesSerializer,
+        responses={200: MajorIncidentSerializer, 400: docs.E400, 404: docs.E404, 409: docs.E409}
+        | COMMON,
+        examples=[OpenApiExample("References", value={"tickets": ["RX-1042"]}, request_only=True)],
+    )
+
+
+@extend_schema_view(
+    list=extend_schema(
+        summary="List major incidents",
+        description="Staff only; newest first, with how many tickets each has linked.",
+        responses={200: MajorIncidentListSerializer(many=True), **COMMON},
+        examples=[OpenApiExample("A page", value=LIST_EXAMPLE, response_only=True)],
+    ),
+    create=extend_schema(
+        summary="Declare a major incident",
+        description='Staff only. `sites` is a list of slugs or `"all"`.',
+        parameters=[docs.IDEMPOTENCY_KEY],
+        request=MajorIncidentCreateSerializer,
+        responses={201: MajorIncidentSerializer, 400: docs.E400, 422: docs.E422, **COMMON},
+        examples=[
+            OpenApiExample(
+                "Declare",
+                value={"title": "EHR gateway outage", "sites": "all"},
+                request_only=True,
+            ),
+            OpenApiExample("Declared", value=EXAMPLE, response_only=True, status_codes=["201"]),
+        ],
+    ),
+    retrieve=extend_schema(
+        summary="Read a major incident",
+        description="With each linked ticket's SLA state and every update.",
+        responses={200: MajorIncidentSerializer, 404: docs.E404, **COMMON},
+        examples=[OpenApiExample("A major incident", value=EXAMPLE, response_only=True)],
+    ),
+    partial_update=extend_schema(
+        summary="Change a major incident",
+        description=(
+            "`status` `resolved` posts the final public update (`resolution`) on every linked "
+            "ticket and resolves them."
+        ),
+        request=MajorIncidentChangeSerializer,
+        responses={200: MajorIncidentSerializer, 400: docs.E400, 404: docs.E404, 409: docs.E409}
+        | COMMON,
+        examples=[
+            OpenApiExample(
+                "Resolve",
+                value={"status": "resolved", "resolution": "The gateway is back."},
+                request_only=True,
+            ),
+            OpenApiExample("Changed", value=EXAMPLE, response_only=True),
+        ],
+    ),
+)
+class MajorIncidentViewSet(
+    mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet
+):
+    """Major incidents (Rx.Health staff only)."""
+
+    serializer_class = MajorIncidentSerializer
+    permission_classes = [permissions.IsAuthenticated, IsStaff]
+    http_method_names = ["get", "post", "patch", "delete", "head", "options"]
+    lookup_value_regex = r"[0-9]{1,12}"
+
+    def get_queryset(self):
+        queryset = MajorIncident.objects.select_related("lead").prefetch_related("sites")
+        if self.action == "list":
+            return queryset.annotate(ticket_count=Count("tickets")).order_by("-created_at", "-id")
+        return queryset.prefetch_related(
+            Prefetch(
+                "tickets",
+                queryset=tickets_visible_to(self.request.user)
+                .select_related("site")
+                .order_by("site__name", "pk"),
+            ),
+            Prefetch("updates", queryset=MajorIncidentUpdate.objects.select_related("author")),
+        )
+
+    def get_serializer_class(self):
+        return MajorIncidentListSerializer if self.action == "list" else MajorIncidentSerializer
+
+    def _detail(self, pk: int, code: int = status.HTTP_200_OK) -> Response:
+        incident = self.get_queryset().get(pk=pk)
+        return Response(MajorIncidentSerializer(incident).data, status=code)
+
+    def _sites(self, slugs):
+        if slugs == "all":
+            return [], True
+        sites = list(ClientSite.objects.filter(slug__in=slugs))
+        missing = sorted(set(slugs) - {site.slug for site in sites})
+        if missing:
+            raise ValidationError({"sites": [f"No site has the slug {', '.join(missing)}."]})
+        return sites, False
+
+    def _lead(self, username):
+        if username is None:
+            return None
+        lead = User.objects.filter(username=username, is_staff=True, is_active=True).first()
+        if lead is None:
+            raise ValidationError({"lead": ["No active Rx.Health staff member has this name."]})
+        return lead
+
+    @idempotent
+    def create(self, request, *args, **kwargs):
+        serializer = MajorIncidentCreateSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        data = serializer.validated_data
+        sites, all_sites = self._sites(data["sites"])
+        incident = services.major_incident_create(
+            actor=request.user,
+            title=data["title"],
+            summary=data["summary"],
+            impact=data["impact"],
+            sites=sites,
+            all_sites=all_sites,
+            lead=self._lead(data.get("lead")),
+        )
+        return self._detail(incident.pk, status.HTTP_201_CREATED)
+
+    def partial_update(self, request, *args, **kwargs):
+        incident = self.get_object()
+        serializer = MajorIncidentChangeSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        incident = services.major_incident_change(
+            major_incident=incident, actor=request.user, **serializer.validated_data
+        )
+        return self._detail(incident.pk)
+
+    @_tickets_body(
+        "Link or unlink tickets",
+        "`POST` links open incident tickets of affected sites; `DELETE` with the same body "
+        "unlinks them. Unknown references are a 400.",
+    )
+    @action(detail=True, methods=["post", "delete"], url_path="tickets", filter_backends=[])
+    @idempotent
+    def tickets(self, request, pk=None):
+        incident = self.get_object()
+        serializer = TicketReferencesSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        references = list(dict.fromkeys(serializer.validated_data["tickets"]))
+        tickets = list(tickets_visible_to(request.user).filter(reference__in=references))
+        missing = sorted(set(references) - {t.reference for t in tickets})
+        if missing:
+            raise ValidationError(
+                {"tickets": [f"No ticket has the reference {', '.join(missing)}."]}
+            )
+        if request.method == "DELETE":
+            services.major_incident_unlink(
+                major_incident=incident, tickets=tickets, actor=request.user
+            )
+        else:
+            services.major_incident_link(
+                major_incident=incident, tickets=tickets, actor=request.user
+            )
+        return self._detail(incident.pk)
+
+    @extend_schema(
+        summary="Post an update",
+        description=(
+            "A public update (the default) becomes a public staff reply on every linked open "
+            "ticket (it meets first responses and restarts each site's update cadence) and "
+            "emails each person of the affected sites once; `public: false` keeps an internal "
+            "note on the major incident."
+        ),
+        parameters=[docs.IDEMPOTENCY_KEY],
+        request=MajorIncidentUpdateCreateSerializer,
+        responses={
+            201: MajorIncidentUpdateSerializer,
+            400: docs.E400,
+            404: docs.E404,
+            422: docs.E422,
+        }
+        | COMMON,
+        examples=[
+            OpenApiExample(
+                "An update", value={"body": "We are restoring the gateway."}, request_only=True
+            ),
+            OpenApiExample(
+                "Posted", value=EXAMPLE["updates"][0], response_only=True, status_codes=["201"]
+            ),
+        ],
+    )
+    @action(detail=True, methods=["post"], url_path="updates", filter_backends=[])
+    @idempotent
+    def updates(self, request, pk=None):
+        incident = self.get_object()
+        serializer = MajorIncidentUpdateCreateSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        update = services.major_incident_update_post(
+            major_incident=incident,
+            author=request.user,
+            body=serializer.validated_data["body"],
+            public=serializer.validated_data["public"],
+        )
+        update = MajorIncidentUpdate.objects.select_related("author").get(pk=update.pk)
+        return Response(MajorIncidentUpdateSerializer(update).data, status=status.HTTP_201_CREATED)
+
+    def get_object(self) -> MajorIncident:
+        try:
+            return MajorIncident.objects.get(pk=self.kwargs["pk"])
+        except MajorIncident.DoesNotExist:
+            raise Http404 from None

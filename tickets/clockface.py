@@ -1,0 +1,36 @@
+"""One clock face: how every page and email writes a moment, and in which time zone.
+
+Clients read their site's zone; staff read their own preference, or the ticket's site's zone
+when they have none. The zone is always printed beside the time.
+"""
+
+import zoneinfo
+from datetime import datetime
+from functools import lru_cache
+
+from django.utils import timezone
+
+UTC = zoneinfo.ZoneInfo("UTC")
+
+
+def zone_named(name: str | None) -> zoneinfo.ZoneInfo:
+    """The zone with this IANA name; UTC for an empty or unknown name."""
+    try:
+        return zoneinfo.ZoneInfo(name or "UTC")
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+        return UTC
+
+
+@lru_cache(maxsize=1)
+def timezone_choices() -> list[tuple[str, str]]:
+    """Every IANA zone as (name, label) for a select list, sorted by name."""
+    names = sorted(n for n in zoneinfo.available_timezones() if "/" in n or n == "UTC")
+    return [(n, n.replace("_", " ")) for n in names]
+
+
+def when_text(moment: datetime | None, zone: zoneinfo.ZoneInfo) -> str:
+    """'Wed 25 Nov 2026, 14:30 EST': the one date format of pages and emails."""
+    if moment is None:
+        return ""
+    local = timezone.localtime(moment, zone)
+    return f"{local:%a %d %b %Y, %H:%M} {local.tzname()}"
