@@ -60,7 +60,9 @@ class TicketSerializer(serializers.ModelSerializer):
     assignee = serializers.SlugRelatedField(slug_field="username", read_only=True, allow_null=True)
     sla = SLASerializer(source="*", read_only=True)
     major_incident = serializers.PrimaryKeyRelatedField(
-        read_only=True, help_text="The id of the major incident it is linked to, or null."
+        read_only=True,
+        allow_null=True,
+        help_text="The id of the major incident it is linked to, or null.",
     )
 
     class Meta:

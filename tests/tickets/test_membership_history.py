@@ -31,7 +31,7 @@ def test_invite_role_change_and_removal_through_the_portal_are_each_recorded(cli
     with time_machine.travel(WHEN, tick=False):
         client.post(
             reverse("member-invite", args=[site.slug]),
-            {"email": "nora@mercy.example", "role": Role.IT},
+            {"name": "Nora Lee", "email": "nora@mercy.example", "role": Role.IT},
         )
         nora = site.memberships.get(user__email="nora@mercy.example").user
         client.post(reverse("member-role", args=[site.slug, nora.pk]), {"role": Role.VIEWER})
