@@ -88,6 +88,7 @@ INSTALLED_APPS = [
     "django_filters",
     "drf_spectacular",
     "drf_spectacular_sidecar",
+    "csp",
     "django_celery_beat",
     "tickets",
     "sla",
@@ -98,6 +99,8 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "csp.middleware.CSPMiddleware",
+    "portal.headers.SecurityHeadersMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -163,6 +166,26 @@ SECURE_HSTS_INCLUDE_SUBDOMAINS = HTTPS
 SECURE_HSTS_PRELOAD = HTTPS
 SESSION_COOKIE_HTTPONLY = True
 X_FRAME_OPTIONS = "DENY"
+# Content-Security-Policy (django-csp): everything from this host only, never inline script.
+# Inline style attributes are allowed for Django admin's widgets; no other host is ever named
+# (hospitals run air-gapped networks).
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": ["'self'"],
+        "script-src": ["'self'"],
+        "style-src": ["'self'", "'unsafe-inline'"],
+        "img-src": ["'self'", "data:"],
+        "object-src": ["'none'"],
+        "base-uri": ["'self'"],
+        "form-action": ["'self'"],
+        "frame-ancestors": ["'none'"],
+    },
+}
+# Browser features no page here uses (portal.headers).
+PERMISSIONS_POLICY = (
+    "accelerometer=(), camera=(), geolocation=(), gyroscope=(), magnetometer=(), "
+    "microphone=(), payment=(), usb=()"
+)
 CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
 
 # EMAIL
@@ -226,6 +249,16 @@ ESCALATION_ACK_MAX_AGE_HOURS = env.int("ESCALATION_ACK_MAX_AGE_HOURS", default=7
 # PORTAL WEB (the client portal: sign-in, sessions, login throttling)
 INSTALLED_APPS += ["axes"]
 MIDDLEWARE += ["portal.web.middleware.SessionTimeoutMiddleware", "axes.middleware.AxesMiddleware"]
+# Two-factor sign-in (django-otp: an authenticator app plus recovery codes). Required for every
+# staff account when on; on by default where HTTPS is (production), optional for site members.
+INSTALLED_APPS += ["django_otp", "django_otp.plugins.otp_totp", "django_otp.plugins.otp_static"]
+MIDDLEWARE.insert(
+    MIDDLEWARE.index("django.contrib.auth.middleware.AuthenticationMiddleware") + 1,
+    "django_otp.middleware.OTPMiddleware",
+)
+MIDDLEWARE += ["portal.web.two_factor.TwoFactorRequiredMiddleware"]
+TWO_FACTOR_REQUIRED_FOR_STAFF = env.bool("TWO_FACTOR_REQUIRED_FOR_STAFF", default=HTTPS)
+OTP_TOTP_ISSUER = "Rx.Health support"
 AUTHENTICATION_BACKENDS = [
     # First, so a locked-out sign-in is refused before any password is checked.
     "portal.web.auth.ThrottledBackend",
@@ -238,7 +271,12 @@ SESSION_ABSOLUTE_TIMEOUT_HOURS = env.int("SESSION_ABSOLUTE_TIMEOUT_HOURS", defau
 SESSION_COOKIE_AGE = SESSION_ABSOLUTE_TIMEOUT_HOURS * 3600
 AXES_FAILURE_LIMIT = env.int("AXES_FAILURE_LIMIT", default=5)
 AXES_COOLOFF_TIME = timedelta(minutes=env.int("AXES_COOLOFF_MINUTES", default=15))
-AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+# Failures count per account (however the email is spelled, or by username) at every door:
+# the portal's sign-in, admin's and the two-factor step; a locked account is locked from any
+# address until the cool-off ends. Failures also count per client address over all accounts
+# (one password tried against many accounts).
+AXES_USERNAME_CALLABLE = "portal.web.auth.sign_in_identity"
+AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]
 AXES_RESET_ON_SUCCESS = True
 AXES_LOCKOUT_TEMPLATE = "registration/locked_out.html"
 AXES_IPWARE_PROXY_COUNT = 1 if env.bool("BEHIND_TLS_PROXY", default=False) else None
@@ -362,10 +400,12 @@ API_MAX_PAGE_SIZE = env.int("API_MAX_PAGE_SIZE", default=100)
 # Lists count at most this many results (then `count_capped` is true), so a page costs the
 # same however many tickets there are; every page stays reachable.
 API_COUNT_LIMIT = env.int("API_COUNT_LIMIT", default=1_000)
-# DRF rate strings ("120/min"): per API token, and per user (all their tokens and the session).
+# DRF rate strings ("120/min"): per API token, per user (all their tokens and the session),
+# and invalid bearer tokens per client address (past it: 429 with Retry-After).
 API_THROTTLE_RATES = {
     "token": env.str("API_THROTTLE_TOKEN_RATE", default="600/min"),
     "user": env.str("API_THROTTLE_USER_RATE", default="1200/min"),
+    "token_failure": env.str("API_THROTTLE_TOKEN_FAILURE_RATE", default="20/min"),
 }
 API_WEBHOOK_TIMEOUT_SECONDS = env.int("API_WEBHOOK_TIMEOUT_SECONDS", default=10)
 REST_FRAMEWORK.update(
@@ -381,6 +421,11 @@ REST_FRAMEWORK.update(
         ],
         "DEFAULT_PAGINATION_CLASS": "portal.api.pagination.ApiPagination",
         "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
+        "DEFAULT_PARSER_CLASSES": [
+            "portal.api.parsers.JSONBodyParser",
+            "rest_framework.parsers.FormParser",
+            "rest_framework.parsers.MultiPartParser",
+        ],
         "EXCEPTION_HANDLER": "portal.api.exceptions.api_exception_handler",
         "DEFAULT_RENDERER_CLASSES": [
             "rest_framework.renderers.JSONRenderer",

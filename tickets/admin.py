@@ -15,6 +15,7 @@ from django.db.models import CharField, F, Q, QuerySet, Value
 from django.http import HttpRequest
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.formats import date_format
 from django.utils.html import format_html, format_html_join
 
 from escalation.admin import EscalationRecordInline, escalation_preview_html
@@ -32,6 +33,7 @@ from .models import (
     ClientSite,
     Kind,
     MajorIncident,
+    MembershipEvent,
     Notification,
     Role,
     SiteMembership,
@@ -860,7 +862,35 @@ class ClientSiteAdmin(admin.ModelAdmin):
     search_fields = ("name", "slug")
     prepopulated_fields = {"slug": ("name",)}
     inlines = (MembershipInline,)
-    readonly_fields = ("escalation_preview",)
+    readonly_fields = ("escalation_preview", "membership_history")
+
+    @admin.display(description="membership history")
+    def membership_history(self, site: ClientSite) -> str:
+        """Who invited, changed the role of, or removed whom, and when (newest first)."""
+        if site.pk is None:
+            return "-"
+        events = MembershipEvent.objects.filter(site=site)[:MEMBERSHIP_HISTORY_ROWS]
+        if not events:
+            return "No membership changes recorded yet."
+        rows = format_html_join(
+            "",
+            "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+            (
+                (
+                    date_format(timezone.localtime(e.created_at), "DATETIME_FORMAT"),
+                    e.actor_name or "(system)",
+                    e.get_action_display(),
+                    e.member_name,
+                    " \u2192 ".join(r for r in (e.role_before, e.role_after) if r),
+                )
+                for e in events
+            ),
+        )
+        return format_html(
+            "<table><thead><tr><th>when</th><th>who</th><th>did</th><th>to whom</th>"
+            "<th>role</th></tr></thead><tbody>{}</tbody></table>",
+            rows,
+        )
 
     @admin.display(description="who hears escalations")
     def escalation_preview(self, site: ClientSite) -> str:
@@ -890,6 +920,9 @@ class ClientSiteAdmin(admin.ModelAdmin):
             formset.apply(actor=request.user)
         else:
             super().save_formset(request, form, formset, change)
+
+
+MEMBERSHIP_HISTORY_ROWS = 100
 
 
 class MembershipOfUserInline(admin.TabularInline):

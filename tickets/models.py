@@ -103,6 +103,39 @@ class SiteMembership(models.Model):
         return self.role in FILING_ROLES
 
 
+class MembershipEvent(models.Model):
+    """Who added, invited, changed the role of, or removed whom at a site, and when. Names are
+    kept as text too, so the record outlives a deleted account."""
+
+    class Action(models.TextChoices):
+        INVITED = "invited", "invited"
+        ADDED = "added", "added"
+        ROLE_CHANGED = "role_changed", "changed the role of"
+        REMOVED = "removed", "removed"
+
+    site = models.ForeignKey(ClientSite, on_delete=models.CASCADE, related_name="membership_events")
+    member = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+"
+    )
+    member_name = models.CharField(max_length=254)
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    actor_name = models.CharField(max_length=254, blank=True)
+    action = models.CharField(max_length=20, choices=Action.choices)
+    role_before = models.CharField(max_length=10, choices=Role.choices, blank=True)
+    role_after = models.CharField(max_length=10, choices=Role.choices, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [models.Index(fields=["site", "-created_at"], name="membership_event_site_time")]
+
+    def __str__(self) -> str:
+        who = self.actor_name or "The system"
+        return f"{who} {self.get_action_display()} {self.member_name}"
+
+
 class UserPreference(models.Model):
     """A person's own settings; for staff, the time zone the back office shows times in."""
 

@@ -22,6 +22,7 @@ from .models import (
     Comment,
     Impact,
     Kind,
+    MembershipEvent,
     Notification,
     Role,
     SiteMembership,
@@ -454,11 +455,27 @@ def ticket_impact_change(*, ticket: Ticket, actor: Any, impact: str) -> Ticket:
 
 
 @transaction.atomic
+def _require_assigner(actor: Any) -> None:
+    if not is_staff(actor):
+        raise NotAllowed("Only Rx.Health staff assign tickets.", field="assignee")
+
+
+def _assignee_by_username(*, actor: Any, username: str | None) -> Any:
+    """The active staff member named `username` (None unassigns). Asks about the actor first,
+    so a caller who may not assign learns nothing about which staff names exist."""
+    _require_assigner(actor)
+    if username is None:
+        return None
+    assignee = User.objects.filter(username=username, is_staff=True, is_active=True).first()
+    if assignee is None:
+        raise DomainError("No active Rx.Health staff member has this name.", field="assignee")
+    return assignee
+
+
 def ticket_assign(*, ticket: Ticket, actor: Any, assignee: Any) -> Ticket:
     """Assign the ticket to an active staff member, or unassign it with None (staff only)."""
     ticket = _lock(ticket)
-    if not is_staff(actor):
-        raise NotAllowed("Only Rx.Health staff assign tickets.", field="assignee")
+    _require_assigner(actor)
     if assignee is not None and not is_staff(assignee):
         raise DomainError("Tickets can only be assigned to active staff.", field="assignee")
     before_id = ticket.assignee_id
@@ -491,9 +508,13 @@ def ticket_update(
     status: str = _UNSET,
     impact: str = _UNSET,
     assignee: Any = _UNSET,
+    assignee_username: str | None = _UNSET,
 ) -> Ticket:
     """Apply several staff changes at once (admin's form, the API's PATCH), each through its
-    own service so each is checked and kept in the history."""
+    own service so each is checked and kept in the history. `assignee_username` names the
+    assignee (the API's way), checked before anything changes."""
+    if assignee_username is not _UNSET:
+        assignee = _assignee_by_username(actor=actor, username=assignee_username)
     if impact is not _UNSET:
         ticket = ticket_impact_change(ticket=ticket, actor=actor, impact=impact)
     if assignee is not _UNSET:
@@ -508,10 +529,45 @@ def membership_set(*, site: ClientSite, user: Any, role: str, actor: Any = None)
     """Give a user a role at a site, or change it."""
     if role not in Role.values:
         raise DomainError(f"Choose one of: {', '.join(Role.values)}.", field="role")
-    membership, _ = SiteMembership.objects.update_or_create(
-        user=user, site=site, defaults={"role": role}
-    )
+    with transaction.atomic():
+        before = (
+            SiteMembership.objects.select_for_update()
+            .filter(user=user, site=site)
+            .values_list("role", flat=True)
+            .first()
+        )
+        membership, created = SiteMembership.objects.update_or_create(
+            user=user, site=site, defaults={"role": role}
+        )
+        if created:
+            _membership_record(
+                site=site, member=user, actor=actor, action=MembershipEvent.Action.ADDED, after=role
+            )
+        elif before != role:
+            _membership_record(
+                site=site,
+                member=user,
+                actor=actor,
+                action=MembershipEvent.Action.ROLE_CHANGED,
+                before=before,
+                after=role,
+            )
     return membership
+
+
+def _membership_record(
+    *, site: ClientSite, member: Any, actor: Any, action: str, before: str = "", after: str = ""
+) -> None:
+    MembershipEvent.objects.create(
+        site=site,
+        member=member,
+        member_name=member.email or member.get_username(),
+        actor=actor,
+        actor_name=(actor.email or actor.get_username()) if actor is not None else "",
+        action=action,
+        role_before=before or "",
+        role_after=after or "",
+    )
 
 
 def _require_site_manager(*, actor: Any, site: ClientSite) -> None:
@@ -574,6 +630,9 @@ def membership_invite(
             membership = SiteMembership.objects.create(site=site, user=user, role=role)
     except IntegrityError as exc:
         raise Conflict("This person is already a member of the site.", field="email") from exc
+    _membership_record(
+        site=site, member=user, actor=actor, action=MembershipEvent.Action.INVITED, after=role
+    )
     return membership, not matches
 
 
@@ -596,6 +655,13 @@ def membership_remove(*, site: ClientSite, user: Any, actor: Any) -> None:
     membership = SiteMembership.objects.select_for_update().get(site=site, user=user)
     _keep_one_pm(site=site, leaving=membership)
     membership.delete()
+    _membership_record(
+        site=site,
+        member=user,
+        actor=actor,
+        action=MembershipEvent.Action.REMOVED,
+        before=membership.role,
+    )
 
 
 @transaction.atomic

@@ -6,6 +6,7 @@ from rest_framework import authentication, exceptions
 
 from .models import ApiToken
 from .services import api_token_used, token_hash
+from .throttling import token_failure_record, token_failures_check
 
 
 class BearerTokenAuthentication(authentication.BaseAuthentication):
@@ -17,11 +18,15 @@ class BearerTokenAuthentication(authentication.BaseAuthentication):
         header = authentication.get_authorization_header(request).split()
         if not header or header[0].lower() != self.keyword.lower().encode():
             return None
+        # Guessing tokens is throttled per client address, before any lookup.
+        token_failures_check(request)
         if len(header) != 2:
+            token_failure_record(request)
             raise exceptions.AuthenticationFailed("Send 'Authorization: Bearer <token>'.")
         try:
             token = header[1].decode("ascii")
         except UnicodeDecodeError:
+            token_failure_record(request)
             raise exceptions.AuthenticationFailed("The token is not valid.") from None
         row = (
             ApiToken.objects.select_related("user")
@@ -29,6 +34,7 @@ class BearerTokenAuthentication(authentication.BaseAuthentication):
             .first()
         )
         if row is None or not row.user.is_active:
+            token_failure_record(request)
             raise exceptions.AuthenticationFailed("The token is not valid or was revoked.")
         api_token_used(token=row, now=timezone.now())
         return row.user, row

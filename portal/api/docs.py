@@ -133,7 +133,7 @@ E429 = _error(
 )
 IDEMPOTENCY_KEY = OpenApiParameter(
     "Idempotency-Key",
-    OpenApiTypes.STR,
+    {"type": "string", "pattern": "^[!-~]{1,255}$"},
     OpenApiParameter.HEADER,
     required=False,
     description=(
@@ -321,4 +321,22 @@ ESCALATE = extend_schema(
             "Escalated", value=ESCALATE_EXAMPLE, response_only=True, status_codes=["200"]
         )
     ],
+)
+
+ATTACHMENT_FILE = extend_schema(
+    summary="Download an attachment",
+    description=(
+        "The file, as a download (`Content-Disposition: attachment`), with the same token; "
+        "404 for a file on a ticket you may not see. Attachments' `url` points here."
+    ),
+    parameters=[OpenApiParameter("attachment_id", int, OpenApiParameter.PATH)],
+    responses={
+        (200, "*/*"): OpenApiResponse(
+            OpenApiTypes.BINARY,
+            description="The file, in its own type",
+            examples=[OpenApiExample("A file", value="(the file's bytes)")],
+        ),
+        404: E404,
+        **COMMON,
+    },
 )

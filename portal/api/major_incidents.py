@@ -230,7 +230,7 @@ def _tickets_body(summary: str, description: str):
     list=extend_schema(
         summary="List major incidents",
         description="Staff only; newest first, with how many tickets each has linked.",
-        responses={200: MajorIncidentListSerializer(many=True), **COMMON},
+        responses={200: MajorIncidentListSerializer(many=True), 400: docs.E400, **COMMON},
         examples=[OpenApiExample("A page", value=LIST_EXAMPLE, response_only=True)],
     ),
     create=extend_schema(

@@ -34,13 +34,12 @@ class ApiPagination(PageNumberPagination):
         raw = request.query_params.get(self.page_size_query_param)
         if raw is None or raw == "":
             return self.page_size
-        try:
-            size = int(raw) if len(raw) <= MAX_PAGE_DIGITS else None
-        except (TypeError, ValueError):
-            size = None
-        if size is None or size < 1:
-            raise ValidationError({"page_size": ["Must be a whole number of 1 or more."]})
-        return min(size, self.max_page_size)
+        if raw.isascii() and raw.isdigit() and raw.strip("0"):
+            # However many digits: more than the maximum gives the maximum (SPEC), never an error.
+            if len(raw) > MAX_PAGE_DIGITS:
+                return self.max_page_size
+            return min(int(raw), self.max_page_size)
+        raise ValidationError({"page_size": ["Must be a whole number of 1 or more."]})
 
     def _page_number(self, request) -> int | None:
         """The page asked for; None for `last`."""
@@ -115,6 +114,20 @@ class ApiPagination(PageNumberPagination):
         }
         base["required"] = ["count", "count_capped", "results"]
         return base
+
+    def get_schema_operation_parameters(self, view):
+        parameters = super().get_schema_operation_parameters(view)
+        for parameter in parameters:
+            if parameter["name"] == self.page_size_query_param:
+                parameter["schema"] = {"type": "integer", "minimum": 1}
+                parameter["description"] = (
+                    f"Results per page (default {self.page_size}); more than "
+                    f"{self.max_page_size} gives {self.max_page_size}."
+                )
+            elif parameter["name"] == self.page_query_param:
+                whole = {"type": "integer", "minimum": 1}
+                parameter["schema"] = {"oneOf": [whole, {"type": "string", "enum": ["last"]}]}
+        return parameters
 
     def get_html_context(self):
         return {"previous_url": self.get_previous_link(), "next_url": self.get_next_link()}

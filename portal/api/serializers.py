@@ -2,6 +2,7 @@
 choices); the rules live in `tickets.services`, which the views call."""
 
 from django.conf import settings
+from django.urls import reverse
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
@@ -49,11 +50,19 @@ class SLASerializer(serializers.Serializer):
 
 class TicketSerializer(serializers.ModelSerializer):
     site = serializers.SlugRelatedField(slug_field="slug", read_only=True)
-    reporter = serializers.SlugRelatedField(slug_field="username", read_only=True)
-    assignee = serializers.SlugRelatedField(slug_field="username", read_only=True)
+    impact = serializers.ChoiceField(
+        choices=Impact.choices,
+        allow_blank=True,
+        read_only=True,
+        help_text="Incidents: high, medium or low; other kinds: empty.",
+    )
+    reporter = serializers.SlugRelatedField(slug_field="username", read_only=True, allow_null=True)
+    assignee = serializers.SlugRelatedField(slug_field="username", read_only=True, allow_null=True)
     sla = SLASerializer(source="*", read_only=True)
     major_incident = serializers.PrimaryKeyRelatedField(
-        read_only=True, help_text="The id of the major incident it is linked to, or null."
+        read_only=True,
+        allow_null=True,
+        help_text="The id of the major incident it is linked to, or null.",
     )
 
     class Meta:
@@ -124,13 +133,29 @@ class TicketUpdateSerializer(serializers.Serializer):
 
 
 class AttachmentSerializer(serializers.ModelSerializer):
+    """An attachment; `url` downloads it with the same bearer token. The views pass the
+    ticket's `reference` (and the request, for an absolute address) in the context."""
+
     name = serializers.CharField(source="original_name", read_only=True)
-    uploaded_by = serializers.SlugRelatedField(slug_field="username", read_only=True)
+    uploaded_by = serializers.SlugRelatedField(
+        slug_field="username", read_only=True, allow_null=True
+    )
+    url = serializers.SerializerMethodField()
 
     class Meta:
         model = Attachment
-        fields = ["id", "name", "content_type", "size", "uploaded_by", "created_at"]
+        fields = ["id", "name", "content_type", "size", "uploaded_by", "created_at", "url"]
         read_only_fields = fields
+
+    @extend_schema_field(serializers.URLField())
+    def get_url(self, attachment: Attachment) -> str:
+        reference = self.context.get("reference") or attachment.ticket.reference
+        path = reverse(
+            "api-ticket-attachment-file",
+            kwargs={"reference": reference, "attachment_id": attachment.pk},
+        )
+        request = self.context.get("request")
+        return request.build_absolute_uri(path) if request is not None else path
 
 
 class CommentSerializer(serializers.ModelSerializer):

@@ -9,11 +9,12 @@ from rest_framework import mixins, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.exceptions import ValidationError
 from rest_framework.filters import OrderingFilter
-from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
+from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.permissions import IsAuthenticated
 from rest_framework.response import Response
 
 from escalation.services import escalation_request
+from portal.downloads import attachment_response
 from tickets import services
 from tickets.models import Attachment, Ticket
 from tickets.selectors import (
@@ -27,6 +28,7 @@ from tickets.selectors import (
 from . import docs
 from .filters import TicketFilter
 from .idempotency import idempotent
+from .parsers import JSONBodyParser
 from .serializers import (
     AttachmentCreateSerializer,
     AttachmentSerializer,
@@ -87,6 +89,12 @@ class TicketViewSet(
             queryset = queryset.order_by(*queryset.query.order_by, "-id")
         return queryset
 
+    def options(self, request, *args, **kwargs):
+        # A ticket's OPTIONS answers like its GET: 404 for a ticket the caller may not see.
+        if self.lookup_field in self.kwargs:
+            self.get_object()
+        return super().options(request, *args, **kwargs)
+
     def get_object(self) -> Ticket:
         # Tenancy through the selector only: another site's ticket is a plain 404.
         try:
@@ -128,13 +136,8 @@ class TicketViewSet(
         serializer = TicketUpdateSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         changes = dict(serializer.validated_data)
-        if changes.get("assignee") is not None:
-            assignee = User.objects.filter(
-                username=changes["assignee"], is_staff=True, is_active=True
-            ).first()
-            if assignee is None:
-                raise _field_error("assignee", "No active Rx.Health staff member has this name.")
-            changes["assignee"] = assignee
+        if "assignee" in changes:
+            changes["assignee_username"] = changes.pop("assignee")
         services.ticket_update(ticket=ticket, actor=request.user, **changes)
         ticket = self.get_queryset().get(pk=ticket.pk)
         return Response(TicketSerializer(ticket).data)
@@ -144,7 +147,7 @@ class TicketViewSet(
         detail=True,
         methods=["get", "post"],
         url_path="comments",
-        parser_classes=[JSONParser, FormParser, MultiPartParser],
+        parser_classes=[JSONBodyParser, FormParser, MultiPartParser],
         filter_backends=[],
     )
     def comments(self, request, reference=None):
@@ -158,7 +161,8 @@ class TicketViewSet(
             )
         )
         page = self.paginate_queryset(comments.order_by("created_at", "id"))
-        return self.get_paginated_response(CommentSerializer(page, many=True).data)
+        context = {"request": request, "reference": ticket.reference}
+        return self.get_paginated_response(CommentSerializer(page, many=True, context=context).data)
 
     @idempotent
     def _comment_create(self, request, *, ticket: Ticket):
@@ -172,7 +176,10 @@ class TicketViewSet(
             public=data["public"],
             estimated_resolution_at=data["estimated_resolution_at"],
         )
-        return Response(CommentSerializer(comment).data, status=status.HTTP_201_CREATED)
+        context = {"request": request, "reference": ticket.reference}
+        return Response(
+            CommentSerializer(comment, context=context).data, status=status.HTTP_201_CREATED
+        )
 
     @docs.ATTACHMENTS
     @action(
@@ -191,7 +198,23 @@ class TicketViewSet(
             ticket=ticket, uploaded_by=request.user, file=serializer.validated_data["file"]
         )
         attachment = Attachment.objects.select_related("uploaded_by").get(pk=attachment.pk)
-        return Response(AttachmentSerializer(attachment).data, status=status.HTTP_201_CREATED)
+        context = {"request": request, "reference": ticket.reference}
+        return Response(
+            AttachmentSerializer(attachment, context=context).data,
+            status=status.HTTP_201_CREATED,
+        )
+
+    @docs.ATTACHMENT_FILE
+    @action(
+        detail=True,
+        methods=["get"],
+        url_path=r"attachments/(?P<attachment_id>[0-9]{1,12})",
+        url_name="attachment-file",
+        filter_backends=[],
+    )
+    def attachment_file(self, request, reference=None, attachment_id=None):
+        """The file itself, with the portal download's checks and headers."""
+        return attachment_response(user=request.user, reference=reference, pk=int(attachment_id))
 
     @docs.ESCALATE
     @action(detail=True, methods=["post"], url_path="escalate", filter_backends=[])

@@ -25,6 +25,33 @@ class ThrottledBackend(AxesStandaloneBackend):
         return super().authenticate(request, *args, **kwargs)
 
 
+def account_for_sign_in(identifier: str):
+    """The one account an identifier names: the email address in any case (when exactly one
+    account has it) or the exact username; None otherwise."""
+    users = get_user_model()._default_manager
+    identifier = identifier.strip()
+    if "@" in identifier:
+        # Emails are not unique in auth_user; one match only, or nobody.
+        matches = list(users.filter(email__iexact=identifier)[:2])
+        return matches[0] if len(matches) == 1 else None
+    return users.filter(username=identifier).first()
+
+
+def sign_in_identity(request: HttpRequest | None, credentials: dict | None) -> str:
+    """What django-axes counts failures against (AXES_USERNAME_CALLABLE): the account, however
+    it was spelled and at whichever door (portal, admin, two-factor step), so five failures
+    lock the account itself. An identifier that names no account counts as typed, folded."""
+    credentials = credentials or {}
+    typed = credentials.get("username")
+    if typed is None and request is not None:
+        typed = getattr(request, "data", request.POST).get("username")
+    typed = str(typed or "").strip()[:254]
+    user = account_for_sign_in(typed) if typed else None
+    if user is not None:
+        return f"account:{user.pk}"
+    return typed.casefold()
+
+
 class EmailBackend(ModelBackend):
     """Accepts the email address (any case) in the username field, or the username."""
 
@@ -39,13 +66,7 @@ class EmailBackend(ModelBackend):
             username = kwargs.get(get_user_model().USERNAME_FIELD)
         if not username or password is None:
             return None
-        users = get_user_model()._default_manager
-        if "@" in username:
-            # Emails are not unique in auth_user; one match only, or nobody.
-            matches = list(users.filter(email__iexact=username.strip())[:2])
-            user = matches[0] if len(matches) == 1 else None
-        else:
-            user = users.filter(username=username).first()
+        user = account_for_sign_in(username)
         if user is None:
             # Same work as a real check, so timing does not tell which emails exist.
             get_user_model()().set_password(password)

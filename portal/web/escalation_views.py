@@ -3,13 +3,14 @@ acknowledgement link that escalation emails carry (no login: the contacts are no
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_http_methods
 
 from escalation.selectors import ack_target, escalation_panel, escalation_support_path
 from escalation.services import escalation_acknowledge, escalation_request
-from tickets.errors import DomainError
+from tickets.errors import DomainError, NotAllowed
 from tickets.models import Ticket
 from tickets.selectors import sites_visible_to, ticket_get_visible
 
@@ -30,6 +31,9 @@ def ticket_escalate(request: HttpRequest, reference: str) -> HttpResponse:
         return render(request, "portal/escalation_confirm.html", {"ticket": ticket, "panel": panel})
     try:
         ticket = escalation_request(ticket=ticket, actor=request.user)
+    except NotAllowed as exc:
+        # The role may never do this (a viewer): the portal's 403 page, not a message.
+        raise PermissionDenied(exc.message) from exc
     except DomainError as exc:
         messages.error(request, exc.message)
     else:

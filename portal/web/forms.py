@@ -3,15 +3,51 @@ database live in tickets.services, whose DomainError lands on the form through
 `domain_error_to_form`."""
 
 from django import forms
+from django.contrib.admin.forms import AdminAuthenticationForm
 from django.contrib.auth.forms import AuthenticationForm
 
+from portal.web.two_factor import two_factor_check, two_factor_enabled
 from tickets.errors import DomainError
 from tickets.models import Impact, Kind, Role, Status
 
 MAX_FILES = 10
 
 
-class EmailLoginForm(AuthenticationForm):
+class TwoFactorCodeMixin(forms.Form):
+    """The second factor on a sign-in form: asked of accounts that turned it on, checked after
+    the password; a wrong code counts toward the lockout."""
+
+    otp_token = forms.CharField(
+        label="Two-factor code",
+        required=False,
+        max_length=32,
+        help_text="Only if you turned on two-factor sign-in: the 6 digits from your "
+        "authenticator app, or one of your recovery codes.",
+        widget=forms.TextInput(
+            attrs={"autocomplete": "one-time-code", "inputmode": "numeric", "spellcheck": "false"}
+        ),
+    )
+
+    def confirm_login_allowed(self, user):
+        super().confirm_login_allowed(user)
+        if not two_factor_enabled(user):
+            return
+        code = self.cleaned_data.get("otp_token") or ""
+        if not code.strip():
+            raise forms.ValidationError(
+                "Enter the code from your authenticator app (or a recovery code).",
+                code="otp_missing",
+            )
+        device = two_factor_check(request=self.request, user=user, code=code)
+        if device is None:
+            raise forms.ValidationError(
+                "The two-factor code is not right, or was already used.", code="otp_invalid"
+            )
+        # django-otp marks the session verified when the sign-in completes.
+        user.otp_device = device
+
+
+class EmailLoginForm(TwoFactorCodeMixin, AuthenticationForm):
     """Django's sign-in form, asking for the email address."""
 
     # A text input, not type=email: Rx.Health staff sign in with their username here too,
@@ -34,6 +70,20 @@ class EmailLoginForm(AuthenticationForm):
         "invalid_login": "The email and password do not match an active account. "
         "Both are case-sensitive for the password.",
     }
+
+
+class AdminLoginForm(TwoFactorCodeMixin, AdminAuthenticationForm):
+    """Admin's sign-in, with the same second factor as the portal's."""
+
+
+class TwoFactorConfirmForm(forms.Form):
+    code = forms.CharField(
+        label="Code from the app",
+        max_length=16,
+        widget=forms.TextInput(
+            attrs={"autocomplete": "one-time-code", "inputmode": "numeric", "autofocus": True}
+        ),
+    )
 
 
 class MultipleFileInput(forms.ClearableFileInput):

@@ -32,6 +32,9 @@ class SessionTimeoutMiddleware:
             absolute = settings.SESSION_ABSOLUTE_TIMEOUT_HOURS * 3600
             if now - last_seen_at > idle or now - signed_in_at > absolute:
                 logout(request)
+                if request.path.startswith("/api/"):
+                    # The API goes on signed out: it answers 401 in its own format.
+                    return self.get_response(request)
                 messages.info(request, "Your session expired. Please sign in again.")
                 if request.method == "GET":
                     return redirect_to_login(request.get_full_path())

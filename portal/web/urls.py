@@ -1,7 +1,7 @@
 from django.contrib.auth import views as auth_views
 from django.urls import path, reverse_lazy
 
-from . import escalation_views, jira_views, views
+from . import escalation_views, jira_views, two_factor_views, views
 
 urlpatterns = [
     path("", views.dashboard, name="dashboard"),
@@ -33,6 +33,7 @@ urlpatterns = [
     # Accounts
     path("accounts/login/", views.LoginView.as_view(), name="login"),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path("accounts/two-factor/", two_factor_views.two_factor, name="two-factor"),
     path(
         "accounts/password/change/",
         auth_views.PasswordChangeView.as_view(),

@@ -28,6 +28,7 @@ from django.views.decorators.http import require_POST
 from escalation.models import EscalationLevel
 from escalation.selectors import escalation_history, escalation_panel
 from portal.backoffice.selectors import tickets_with_due
+from portal.downloads import attachment_response
 from sla.models import SLAPolicy
 from sla.selectors import policy_for
 from tickets import services
@@ -385,31 +386,8 @@ def ticket_status(request: HttpRequest, reference: str) -> HttpResponse:
 
 @login_required
 def attachment_download(request: HttpRequest, reference: str, pk: int) -> FileResponse:
-    """Files leave only through here: the attachment must belong to a ticket the user sees."""
-    if "\x00" in reference:
-        raise Http404("No such file.")
-    attachment = (
-        attachments_visible_to(request.user)
-        .filter(pk=pk, ticket__reference=reference)
-        .only("file", "original_name", "content_type")
-        .first()
-    )
-    if attachment is None:
-        raise Http404("No such file.")
-    try:
-        handle = attachment.file.open("rb")
-    except (FileNotFoundError, OSError) as exc:
-        logger.error("Attachment %s is missing from storage", attachment.pk)
-        raise Http404("This file is no longer available.") from exc
-    response = FileResponse(
-        handle,
-        as_attachment=True,
-        filename=attachment.original_name,
-        content_type=attachment.content_type,
-    )
-    response["Cache-Control"] = "private, no-store"
-    response["Content-Security-Policy"] = "sandbox; default-src 'none'"
-    return response
+    """Files leave only through portal.downloads (shared with the API)."""
+    return attachment_response(user=request.user, reference=reference, pk=pk)
 
 
 # SITE MEMBERS

@@ -453,3 +453,23 @@ def test_escalate_asks_for_confirmation_then_lists_the_escalation(
     assert not driver.find_elements(By.PARTIAL_LINK_TEXT, "Escalate to level")
     refusal = driver.find_element(By.CSS_SELECTOR, "[data-testid=escalation-refusal]").text
     assert "again from" in refusal
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_interactive_api_docs_work_under_the_content_security_policy(
+    live_server, browser, steps
+):
+    from selenium.webdriver.common.by import By
+
+    driver = browser
+    driver.get(live_server.url + "/api/v1/docs/")
+    # Swagger UI is drawn by its script: with the script blocked the page stays empty.
+    _wait(driver, lambda d: d.find_elements(By.CSS_SELECTOR, ".swagger-ui .opblock"))
+    steps("api-docs")
+    assert "Rx.Health support portal API" in driver.find_element(By.CSS_SELECTOR, ".info").text
+    blocked = [
+        entry["message"]
+        for entry in driver.get_log("browser")
+        if "Content Security Policy" in entry["message"]
+    ]
+    assert blocked == []

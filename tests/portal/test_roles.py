@@ -76,3 +76,13 @@ def test_it_and_viewer_cannot_manage_members(client, site, pm, role_user, reques
     assert response.status_code == 403
     assert site.memberships.filter(user=pm, role="pm").exists()
     assert not site.memberships.filter(user__email="new@mercy.example").exists()
+
+
+@pytest.mark.django_db
+def test_a_viewer_posting_escalate_gets_the_403_page_and_nothing_escalates(client, viewer, ticket):
+    level = ticket.escalation_level
+    client.force_login(viewer)
+    response = client.post(f"/tickets/{ticket.reference}/escalate/")
+    assert response.status_code == 403
+    ticket.refresh_from_db()
+    assert ticket.escalation_level == level

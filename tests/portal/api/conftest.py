@@ -1,5 +1,7 @@
 import pytest
 from django.core.cache import cache
+from django.core.signals import request_finished, request_started
+from django.db import close_old_connections
 from rest_framework.test import APIClient
 
 from portal.api.services import api_token_issue
@@ -76,3 +78,14 @@ def other_ticket(other_site, people):
         title="Other site's question",
         description="Secret of County General.",
     )
+
+
+@pytest.fixture
+def _keep_test_connection():
+    """Calling the WSGI app directly would close the test's database connection at the end
+    of each request (Django's test client avoids that the same way)."""
+    request_started.disconnect(close_old_connections)
+    request_finished.disconnect(close_old_connections)
+    yield
+    request_started.connect(close_old_connections)
+    request_finished.connect(close_old_connections)
