@@ -8,7 +8,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('tickets', '0006_client_replied_marker_and_user_timezone'),
+        ('tickets', '0007_notification_delivery_lease_and_context'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
