@@ -54,6 +54,17 @@ TICKET_EXAMPLE = {
         "estimated_resolution_at": "2026-11-25T18:00:00Z",
         "escalation_level": 1,
     },
+    "attachments": [
+        {
+            "id": 87,
+            "name": "cabinet-error.png",
+            "content_type": "image/png",
+            "size": 48213,
+            "uploaded_by": "sm-it",
+            "created_at": "2026-11-25T14:13:40Z",
+            "url": "https://support.rx.health/api/v1/tickets/RX-1042/attachments/87/",
+        }
+    ],
 }
 COMMENT_EXAMPLE = {
     "id": 311,

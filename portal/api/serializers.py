@@ -48,6 +48,32 @@ class SLASerializer(serializers.Serializer):
         return ticket.response_breached_at is not None
 
 
+class AttachmentSerializer(serializers.ModelSerializer):
+    """An attachment; `url` downloads it with the same bearer token. The views pass the
+    ticket's `reference` (and the request, for an absolute address) in the context."""
+
+    name = serializers.CharField(source="original_name", read_only=True)
+    uploaded_by = serializers.SlugRelatedField(
+        slug_field="username", read_only=True, allow_null=True
+    )
+    url = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Attachment
+        fields = ["id", "name", "content_type", "size", "uploaded_by", "created_at", "url"]
+        read_only_fields = fields
+
+    @extend_schema_field(serializers.URLField())
+    def get_url(self, attachment: Attachment) -> str:
+        reference = self.context.get("reference") or attachment.ticket.reference
+        path = reverse(
+            "api-ticket-attachment-file",
+            kwargs={"reference": reference, "attachment_id": attachment.pk},
+        )
+        request = self.context.get("request")
+        return request.build_absolute_uri(path) if request is not None else path
+
+
 class TicketSerializer(serializers.ModelSerializer):
     site = serializers.SlugRelatedField(slug_field="slug", read_only=True)
     impact = serializers.ChoiceField(
@@ -63,6 +89,15 @@ class TicketSerializer(serializers.ModelSerializer):
         read_only=True,
         allow_null=True,
         help_text="The id of the major incident it is linked to, or null.",
+    )
+    attachments = AttachmentSerializer(
+        source="visible_attachments",
+        many=True,
+        read_only=True,
+        help_text=(
+            "The ticket's files the caller may see (site contacts: not those on internal "
+            "notes); each `url` downloads the file with the same token."
+        ),
     )
 
     class Meta:
@@ -84,16 +119,21 @@ class TicketSerializer(serializers.ModelSerializer):
             "jira_key",
             "sla",
             "major_incident",
+            "attachments",
         ]
         read_only_fields = fields
 
 
 class TicketEventPayloadSerializer(TicketSerializer):
     """A ticket in a webhook payload: everything but the description, which may hold patient
-    data; the receiver reads it through the API with its token."""
+    data, and the attachments; the receiver reads them through the API with its token."""
+
+    attachments = None
 
     class Meta(TicketSerializer.Meta):
-        fields = [f for f in TicketSerializer.Meta.fields if f != "description"]
+        fields = [
+            f for f in TicketSerializer.Meta.fields if f not in ("description", "attachments")
+        ]
         read_only_fields = fields
 
 
@@ -130,32 +170,6 @@ class TicketUpdateSerializer(serializers.Serializer):
         if not attrs:
             raise serializers.ValidationError("Send at least one of status, impact, assignee.")
         return attrs
-
-
-class AttachmentSerializer(serializers.ModelSerializer):
-    """An attachment; `url` downloads it with the same bearer token. The views pass the
-    ticket's `reference` (and the request, for an absolute address) in the context."""
-
-    name = serializers.CharField(source="original_name", read_only=True)
-    uploaded_by = serializers.SlugRelatedField(
-        slug_field="username", read_only=True, allow_null=True
-    )
-    url = serializers.SerializerMethodField()
-
-    class Meta:
-        model = Attachment
-        fields = ["id", "name", "content_type", "size", "uploaded_by", "created_at", "url"]
-        read_only_fields = fields
-
-    @extend_schema_field(serializers.URLField())
-    def get_url(self, attachment: Attachment) -> str:
-        reference = self.context.get("reference") or attachment.ticket.reference
-        path = reverse(
-            "api-ticket-attachment-file",
-            kwargs={"reference": reference, "attachment_id": attachment.pk},
-        )
-        request = self.context.get("request")
-        return request.build_absolute_uri(path) if request is not None else path
 
 
 class CommentSerializer(serializers.ModelSerializer):

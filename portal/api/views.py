@@ -44,6 +44,10 @@ User = get_user_model()
 REFERENCE_PATTERN = r"[A-Za-z0-9-]{1,20}"
 
 
+# The actions that answer with a ticket's JSON, and so need its attachments.
+TICKET_JSON_ACTIONS = {"list", "retrieve", "create", "partial_update"}
+
+
 def _field_error(field: str, message: str) -> ValidationError:
     return ValidationError({field: [message]})
 
@@ -80,7 +84,20 @@ class TicketViewSet(
     http_method_names = ["get", "post", "patch", "head", "options"]
 
     def get_queryset(self):
-        return tickets_visible_to(self.request.user).select_related("site", "reporter", "assignee")
+        tickets = tickets_visible_to(self.request.user).select_related(
+            "site", "reporter", "assignee"
+        )
+        if self.action not in TICKET_JSON_ACTIONS:
+            return tickets
+        # One query for the files of the whole page, only those the caller may see.
+        files = attachments_visible_to(self.request.user).select_related("uploaded_by")
+        return tickets.prefetch_related(
+            Prefetch(
+                "attachments",
+                queryset=files.order_by("created_at", "id"),
+                to_attr="visible_attachments",
+            )
+        )
 
     def filter_queryset(self, queryset):
         queryset = super().filter_queryset(queryset)
@@ -129,7 +146,10 @@ class TicketViewSet(
             reporter=reporter,
         )
         ticket = self.get_queryset().get(pk=ticket.pk)
-        return Response(TicketSerializer(ticket).data, status=status.HTTP_201_CREATED)
+        return Response(
+            TicketSerializer(ticket, context=self.get_serializer_context()).data,
+            status=status.HTTP_201_CREATED,
+        )
 
     def partial_update(self, request, *args, **kwargs):
         ticket = self.get_object()
@@ -140,7 +160,7 @@ class TicketViewSet(
             changes["assignee_username"] = changes.pop("assignee")
         services.ticket_update(ticket=ticket, actor=request.user, **changes)
         ticket = self.get_queryset().get(pk=ticket.pk)
-        return Response(TicketSerializer(ticket).data)
+        return Response(TicketSerializer(ticket, context=self.get_serializer_context()).data)
 
     @docs.COMMENTS
     @action(

@@ -53,3 +53,42 @@ def test_anyone_who_may_not_see_the_ticket_gets_404_and_no_token_gets_401(people
     assert client_for(people["staff"]).get(url).status_code == 200
     missing = url.rsplit("/", 2)[0] + "/999999/"
     assert client_for(people["pm"]).get(missing).status_code == 404
+
+
+def test_a_tickets_json_lists_its_files_with_a_url_that_downloads_them(people, ticket):
+    services.attachment_add(ticket=ticket, uploaded_by=people["it"], file=png("cabinet.png"))
+    client = client_for(people["pm"])
+    body = client.get(f"/api/v1/tickets/{ticket.reference}/").json()
+    [attachment] = body["attachments"]
+    assert attachment["name"] == "cabinet.png"
+    assert attachment["uploaded_by"] == people["it"].username
+    response = client.get(attachment["url"])
+    assert response.status_code == 200
+    assert b"".join(response.streaming_content) == PNG
+    [listed] = client.get("/api/v1/tickets/").json()["results"]
+    assert listed["attachments"] == [attachment]
+    assert client_for(people["outsider"]).get(attachment["url"]).status_code == 404
+
+
+def test_files_on_internal_notes_are_in_the_tickets_json_for_staff_only(people, ticket):
+    services.comment_post(
+        ticket=ticket, author=people["staff"], body="Public.", files=[png("a.png")]
+    )
+    services.comment_post(
+        ticket=ticket,
+        author=people["staff"],
+        body="Vendor log.",
+        public=False,
+        files=[png("b.png")],
+    )
+    detail = f"/api/v1/tickets/{ticket.reference}/"
+
+    def names(user, path=detail):
+        body = client_for(user).get(path).json()
+        ticket_json = body["results"][0] if "results" in body else body
+        return [a["name"] for a in ticket_json["attachments"]]
+
+    assert names(people["staff"]) == ["a.png", "b.png"]
+    for role in ("pm", "it", "viewer"):
+        assert names(people[role]) == ["a.png"]
+        assert names(people[role], "/api/v1/tickets/") == ["a.png"]

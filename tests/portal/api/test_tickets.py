@@ -2,7 +2,9 @@ import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
+from tests.portal.helpers import png
 from tests.tickets.factories import TicketFactory
+from tickets import services
 from tickets.models import Ticket, TicketEvent
 
 LIST = "/api/v1/tickets/"
@@ -339,16 +341,20 @@ def test_bad_page_numbers_are_a_400(clients, ticket, query):
 
 
 def test_list_query_count_does_not_grow_with_the_page_size(clients, site, people):
-    TicketFactory.create_batch(30, site=site, assignee=people["staff"])
+    for ticket in TicketFactory.create_batch(30, site=site, assignee=people["staff"]):
+        services.attachment_add(ticket=ticket, uploaded_by=people["it"], file=png())
 
     def queries(size):
         with CaptureQueriesContext(connection) as ctx:
             response = clients["pm"].get(f"{LIST}?page_size={size}")
-        assert len(response.json()["results"]) == size
+        results = response.json()["results"]
+        assert len(results) == size
+        assert all(len(t["attachments"]) == 1 for t in results)
         return len(ctx.captured_queries)
 
     queries(1)  # the token's first use of the minute writes its last-used time
-    assert queries(2) == queries(30) <= 3
+    # The token, the count, the page, and the page's files.
+    assert queries(2) == queries(30) <= 4
 
 
 def test_detail_query_count_is_small(clients, ticket):
