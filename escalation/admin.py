@@ -10,6 +10,8 @@ from django.template.loader import render_to_string
 from django.utils.html import format_html, format_html_join
 from django.utils.safestring import SafeString
 
+from portal.backoffice.clock import ClockFaceMixin, clock_column, row_zone
+from tickets.clockface import when_text
 from tickets.models import ClientSite
 
 from .models import (
@@ -57,19 +59,23 @@ def _acknowledged(record: EscalationRecord) -> str:
     if not acks:
         return "—"
     return format_html_join(
-        ", ", "{} at {}", ((a.email, f"{a.acknowledged_at:%Y-%m-%d %H:%M}") for a in acks)
+        ", ",
+        "{} at {}",
+        ((a.email, when_text(a.acknowledged_at, row_zone(record))) for a in acks),
     )
 
 
-class EscalationRecordInline(_ReadOnly, admin.TabularInline):
+class EscalationRecordInline(ClockFaceMixin, _ReadOnly, admin.TabularInline):
     """A ticket's escalation history; add it to the ticket admin's `inlines`."""
 
     model = EscalationRecord
     fk_name = "ticket"
     extra = 0
     can_delete = False
-    fields = ["level", "reached_at", "how", "notified_list", "acknowledged_by"]
+    fields = ["level", "reached_when", "how", "notified_list", "acknowledged_by"]
     readonly_fields = fields
+    site_timezone_path = "ticket__site__timezone"
+    reached_when = clock_column("reached_at", "reached at")
     verbose_name = "escalation"
     verbose_name_plural = "escalation history"
 
@@ -130,14 +136,16 @@ class EscalationMaximumAdmin(admin.ModelAdmin):
 
 
 @admin.register(EscalationRecord)
-class EscalationRecordAdmin(_ReadOnly, admin.ModelAdmin):
-    list_display = ["ticket", "site", "level", "reached_at", "how", "acknowledged_by"]
+class EscalationRecordAdmin(ClockFaceMixin, _ReadOnly, admin.ModelAdmin):
+    list_display = ["ticket", "site", "level", "reached_when", "how", "acknowledged_by"]
     list_filter = ["level", "automatic", "ticket__site"]
     list_select_related = ["ticket", "ticket__site", "actor"]
     search_fields = ["ticket__reference", "ticket__title"]
     date_hierarchy = "reached_at"
-    fields = ["ticket", "level", "from_level", "reached_at", "how", "notified_list"]
+    fields = ["ticket", "level", "from_level", "reached_when", "how", "notified_list"]
     readonly_fields = fields
+    site_timezone_path = "ticket__site__timezone"
+    reached_when = clock_column("reached_at", "reached at")
 
     def get_queryset(self, request):
         return super().get_queryset(request).prefetch_related("acknowledgements")
@@ -160,13 +168,15 @@ class EscalationRecordAdmin(_ReadOnly, admin.ModelAdmin):
 
 
 @admin.register(EscalationAcknowledgement)
-class EscalationAcknowledgementAdmin(_ReadOnly, admin.ModelAdmin):
-    list_display = ["email", "ticket", "level", "acknowledged_at", "contact"]
+class EscalationAcknowledgementAdmin(ClockFaceMixin, _ReadOnly, admin.ModelAdmin):
+    list_display = ["email", "ticket", "level", "acknowledged_when", "contact"]
     list_select_related = ["record", "record__ticket", "contact"]
     list_filter = ["record__level"]
     search_fields = ["email", "record__ticket__reference"]
-    fields = ["record", "contact", "email", "acknowledged_at", "user_agent"]
+    fields = ["record", "contact", "email", "acknowledged_when", "user_agent"]
     readonly_fields = fields
+    site_timezone_path = "record__ticket__site__timezone"
+    acknowledged_when = clock_column("acknowledged_at", "acknowledged at")
 
     @admin.display(ordering="record__ticket__reference")
     def ticket(self, ack: EscalationAcknowledgement) -> str:

@@ -10,6 +10,7 @@ from django.http import FileResponse, Http404, HttpRequest
 from django.urls import path, reverse
 from django.utils.html import format_html
 
+from portal.backoffice.clock import ClockFaceMixin, clock_column
 from tickets.admin import ticket_admin_link
 from tickets.errors import DomainError
 from tickets.selectors import is_staff, tickets_visible_to
@@ -38,15 +39,15 @@ class AnsweredFilter(admin.SimpleListFilter):
 
 
 @admin.register(InboundMessage)
-class InboundMessageAdmin(admin.ModelAdmin):
+class InboundMessageAdmin(ClockFaceMixin, admin.ModelAdmin):
     list_display = (
-        "received_at",
+        "received_when",
         "from_address",
         "ticket_link",
         "outcome",
         "matched_by",
         "reason_short",
-        "answered_at",
+        "answered_when",
     )
     list_filter = ("outcome", "matched_by", AnsweredFilter, "ticket__site")
     list_select_related = ("ticket",)
@@ -55,7 +56,7 @@ class InboundMessageAdmin(admin.ModelAdmin):
     actions = ("attach_to_ticket",)
     action_form = AttachActionForm
     fields = (
-        "received_at",
+        "received_when",
         "from_address",
         "sender",
         "subject",
@@ -65,11 +66,14 @@ class InboundMessageAdmin(admin.ModelAdmin):
         "comment",
         "outcome",
         "reason",
-        "answered_at",
+        "answered_when",
         "text",
         "original_link",
     )
     readonly_fields = fields
+    site_timezone_path = "ticket__site__timezone"
+    received_when = clock_column("received_at", "Received")
+    answered_when = clock_column("answered_at", "Answered")
 
     def has_module_permission(self, request: HttpRequest) -> bool:
         return is_staff(request.user)

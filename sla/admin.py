@@ -10,6 +10,7 @@ from django.contrib import admin
 from django.http import HttpRequest
 from django.utils.html import format_html_join
 
+from portal.backoffice.clock import ClockFaceMixin, clock_column
 from tickets.selectors import is_staff
 
 from .models import BusinessCalendar, Holiday, ScanRun, SLAPolicy, WorkingPeriod
@@ -149,13 +150,15 @@ class BusinessCalendarAdmin(StaffMayReadMixin, admin.ModelAdmin):
 
 
 @admin.register(ScanRun)
-class ScanRunAdmin(StaffMayReadMixin, admin.ModelAdmin):
+class ScanRunAdmin(ClockFaceMixin, StaffMayReadMixin, admin.ModelAdmin):
     """What each pass of the periodic scan did; read-only."""
 
-    list_display = ("started_at", "finished_at", "duration", "counts_text", "has_error")
+    list_display = ("started_when", "finished_when", "duration", "counts_text", "has_error")
     date_hierarchy = "started_at"
-    fields = ("started_at", "finished_at", "counts", "error")
+    fields = ("started_when", "finished_when", "counts", "error")
     readonly_fields = fields
+    started_when = clock_column("started_at", "Started")  # a pass belongs to no site: UTC
+    finished_when = clock_column("finished_at", "Finished")
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False

@@ -15,10 +15,10 @@ from django.db.models import CharField, F, Q, QuerySet, Value
 from django.http import HttpRequest
 from django.urls import reverse
 from django.utils import timezone
-from django.utils.formats import date_format
 from django.utils.html import format_html, format_html_join
 
 from escalation.admin import EscalationRecordInline, escalation_preview_html
+from portal.backoffice.clock import ClockFaceMixin, clock_column, row_zone
 from portal.backoffice.formatting import sla_phrase
 from portal.backoffice.selectors import RUNNING_STATUSES, tickets_with_due
 from sla.selectors import policy_for
@@ -291,17 +291,21 @@ class QueueFilter(admin.SimpleListFilter):
         return queryset
 
 
-class AttachmentInline(ReadOnlyInline):
+class AttachmentInline(ClockFaceMixin, ReadOnlyInline):
     model = Attachment
-    fields = ("original_name", "content_type", "size", "uploaded_by", "created_at")
+    site_timezone_path = "ticket__site__timezone"
+    fields = ("original_name", "content_type", "size", "uploaded_by", "created_when")
+    created_when = clock_column("created_at", "Uploaded")
 
     def get_queryset(self, request):
         return super().get_queryset(request).select_related("uploaded_by")
 
 
-class HistoryInline(ReadOnlyInline):
+class HistoryInline(ClockFaceMixin, ReadOnlyInline):
     model = TicketEvent
-    fields = ("created_at", "actor_name", "action", "changes_text", "message")
+    site_timezone_path = "ticket__site__timezone"
+    fields = ("created_when", "actor_name", "action", "changes_text", "message")
+    created_when = clock_column("created_at", "When")
     verbose_name = "history entry"
     verbose_name_plural = "History"
 
@@ -322,10 +326,13 @@ class HistoryInline(ReadOnlyInline):
         return format_html_join("; ", "{}: {} → {}", pairs)
 
 
-class NotificationInline(ReadOnlyInline):
+class NotificationInline(ClockFaceMixin, ReadOnlyInline):
     model = Notification
-    fields = ("created_at", "event_name", "channel", "recipient", "status_badge", "attempts",
-              "sent_at")  # fmt: skip
+    site_timezone_path = "ticket__site__timezone"
+    fields = ("created_when", "event_name", "channel", "recipient", "status_badge", "attempts",
+              "sent_when")  # fmt: skip
+    created_when = clock_column("created_at", "Created")
+    sent_when = clock_column("sent_at", "Sent")
     verbose_name_plural = "Notifications sent for this ticket"
 
     @admin.display(description="Event")
@@ -681,7 +688,7 @@ class EventFilter(admin.SimpleListFilter):
 
 
 @admin.register(Notification)
-class NotificationAdmin(StaffWorkMixin, admin.ModelAdmin):
+class NotificationAdmin(ClockFaceMixin, StaffWorkMixin, admin.ModelAdmin):
     """Every message the portal sent or tried to send. Read-only; failed rows can be resent."""
 
     # Status and the last error first: a failed row must stand out at 1366 px.
@@ -692,8 +699,8 @@ class NotificationAdmin(StaffWorkMixin, admin.ModelAdmin):
         "recipient",
         "error_short",
         "attempts",
-        "created_at",
-        "sent_at",
+        "created_when",
+        "sent_when",
     )
     list_filter = ("status", EventFilter, SiteFilter, "channel")
     list_select_related = ("ticket",)
@@ -710,13 +717,17 @@ class NotificationAdmin(StaffWorkMixin, admin.ModelAdmin):
         "status",
         "attempts",
         "last_error",
-        "next_attempt_at",
-        "created_at",
-        "sent_at",
+        "next_attempt_when",
+        "created_when",
+        "sent_when",
         "body_text",
         "grouped_with",
     )
     readonly_fields = fields
+    site_timezone_path = "ticket__site__timezone"
+    created_when = clock_column("created_at", "Created")
+    sent_when = clock_column("sent_at", "Sent")
+    next_attempt_when = clock_column("next_attempt_at", "Next attempt")
 
     class Media:
         css = BACKOFFICE_CSS
@@ -735,7 +746,7 @@ class NotificationAdmin(StaffWorkMixin, admin.ModelAdmin):
         visible = Q(ticket__in=tickets_visible_to(request.user))
         if is_staff(request.user):
             visible |= Q(ticket__isnull=True)  # answers to inbound mail that named no ticket
-        return Notification.objects.filter(visible)
+        return super().get_queryset(request).filter(visible)
 
     @admin.display(description="Ticket", ordering="ticket__reference")
     def ticket_link(self, obj: Notification):
@@ -855,9 +866,11 @@ class ClientSiteForm(forms.ModelForm):
 
 
 @admin.register(ClientSite)
-class ClientSiteAdmin(admin.ModelAdmin):
+class ClientSiteAdmin(ClockFaceMixin, admin.ModelAdmin):
     form = ClientSiteForm
-    list_display = ("name", "slug", "timezone", "is_active", "created_at")
+    list_display = ("name", "slug", "timezone", "is_active", "created_when")
+    site_timezone_path = "timezone"
+    created_when = clock_column("created_at", "Created")
     list_filter = ("is_active",)
     search_fields = ("name", "slug")
     prepopulated_fields = {"slug": ("name",)}
@@ -877,7 +890,7 @@ class ClientSiteAdmin(admin.ModelAdmin):
             "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
             (
                 (
-                    date_format(timezone.localtime(e.created_at), "DATETIME_FORMAT"),
+                    when_text(e.created_at, row_zone(site)),
                     e.actor_name or "(system)",
                     e.get_action_display(),
                     e.member_name,
@@ -925,9 +938,11 @@ class ClientSiteAdmin(admin.ModelAdmin):
 MEMBERSHIP_HISTORY_ROWS = 100
 
 
-class MembershipOfUserInline(admin.TabularInline):
+class MembershipOfUserInline(ClockFaceMixin, admin.TabularInline):
     model = SiteMembership
-    fields = ("site", "role", "created_at")
+    site_timezone_path = "site__timezone"
+    fields = ("site", "role", "created_when")
+    created_when = clock_column("created_at", "Member since")
     readonly_fields = fields
     extra = 0
     can_delete = False

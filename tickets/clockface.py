@@ -21,6 +21,11 @@ def zone_named(name: str | None) -> zoneinfo.ZoneInfo:
         return UTC
 
 
+def reading_zone(*, preferred: str | None, site_timezone: str | None) -> zoneinfo.ZoneInfo:
+    """The zone a person reads a time in: their own choice, else the site's, else UTC."""
+    return zone_named(preferred or site_timezone)
+
+
 @lru_cache(maxsize=1)
 def timezone_choices() -> list[tuple[str, str]]:
     """Every IANA zone as (name, label) for a select list, sorted by name."""

@@ -7,7 +7,7 @@ from django.contrib.auth.base_user import AbstractBaseUser
 from django.contrib.auth.models import AnonymousUser
 from django.db.models import OuterRef, Q, QuerySet, Subquery
 
-from .clockface import zone_named
+from .clockface import reading_zone
 from .models import (
     FILING_ROLES,
     OPEN_STATUSES,
@@ -228,7 +228,7 @@ def viewer_zone(*, user: User, site: ClientSite | None, preferred: str | None = 
     `preferred` saves the query when the caller has looked the choice up already."""
     if preferred is None:
         preferred = user_timezone(user)
-    return zone_named(preferred or (site.timezone if site is not None else "UTC"))
+    return reading_zone(preferred=preferred, site_timezone=site.timezone if site else None)
 
 
 @dataclass

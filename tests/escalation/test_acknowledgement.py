@@ -91,3 +91,14 @@ def test_link_for_an_escalation_that_never_happened_is_refused(client, escalated
     ticket, _, _ = escalated
     token = signing.dumps({"t": ticket.pk, "l": 4, "e": "team@stmarys.example"}, salt=ACK_SALT)
     assert client.post(f"/escalation/ack/{token}/").status_code == 400
+
+
+def test_the_page_links_to_the_tickets_back_office_page_under_a_neutral_footer(client, escalated):
+    from django.urls import reverse
+
+    ticket, _, path = escalated
+    with time_machine.travel(BREACH + HOUR, tick=False):
+        page = client.get(path).content.decode()
+    assert f'href="{reverse("admin:tickets_ticket_change", args=[ticket.pk])}"' in page
+    assert "file it here" not in page  # the client portal's footer is not for contacts
+    assert "Support line" in page

@@ -146,7 +146,7 @@ def test_ticket_inline_shows_history_with_who_asked_who_heard_and_who_acknowledg
         (3, f"requested by {pm}"),
     ]
     assert "Drew Director (" in inline.notified_list(rows[1])
-    assert "tess@rx.example at 2026-03-02 10:30" in inline.acknowledged_by(rows[1])
+    assert "tess@rx.example at Mon 02 Mar 2026, 05:30 EST" in inline.acknowledged_by(rows[1])
     assert inline.acknowledged_by(rows[0]) == "—"
     assert not inline.has_add_permission(request)
 

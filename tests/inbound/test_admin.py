@@ -95,3 +95,35 @@ def test_attach_to_ticket_needs_a_known_reference(client, agent):
     client.force_login(agent)
     response = attach(client, [row], "RX-999999")
     assert "Type the reference of an existing ticket" in response.content.decode()
+
+
+def test_the_inbound_ledger_reads_in_the_agents_zone_with_no_query_per_row(client, agent, ticket):
+    from datetime import UTC, datetime
+
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    at = datetime(2026, 11, 25, 15, 0, tzinfo=UTC)
+
+    def add(count: int, tag: str) -> None:
+        InboundMessage.objects.bulk_create(
+            InboundMessage(message_id=f"<{tag}{i}@h.example>", received_at=at, ticket=ticket,
+                           outcome=InboundMessage.Outcome.COMMENTED)
+            for i in range(count)
+        )  # fmt: skip
+
+    def page() -> tuple[str, int]:
+        client.get(reverse(LEDGER))
+        with CaptureQueriesContext(connection) as captured:
+            text = client.get(reverse(LEDGER)).content.decode()
+        return text, len(captured)
+
+    client.force_login(agent)
+    add(2, "a")
+    text, _ = page()
+    assert "Wed 25 Nov 2026, 10:00 EST" in text  # the ticket's site's zone
+    client.post(reverse("backoffice:preferences"), {"timezone": "Europe/Berlin"})
+    text, small = page()
+    assert "Wed 25 Nov 2026, 16:00 CET" in text and "EST" not in text
+    add(60, "b")
+    assert page()[1] == small

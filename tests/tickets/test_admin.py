@@ -582,7 +582,14 @@ def test_assignee_autocomplete_offers_only_staff(client, staff):
     assert "agent-client" not in names
 
 
-def test_notification_ledger_uses_as_many_queries_for_300_rows_as_for_3(client, staff):
+@pytest.mark.parametrize(
+    ("preference", "shown", "not_shown"), [("", "EST", "GMT"), ("Europe/London", "GMT", "EST")]
+)
+def test_notification_ledger_uses_as_many_queries_for_300_rows_as_for_3(
+    client, staff, preference, shown, not_shown
+):
+    if preference:  # the agent's own zone, not the rows' sites', and still no query per row
+        client.post(reverse("backoffice:preferences"), {"timezone": preference})
     url = reverse("admin:tickets_notification_changelist")
     tickets = TicketFactory.create_batch(3)
 
@@ -596,7 +603,10 @@ def test_notification_ledger_uses_as_many_queries_for_300_rows_as_for_3(client, 
     def queries() -> int:
         client.get(url)
         with CaptureQueriesContext(connection) as captured:
-            assert client.get(url).status_code == 200
+            response = client.get(url)
+        assert response.status_code == 200
+        page = response.content.decode()
+        assert shown in page and not_shown not in page
         return len(captured)
 
     add(3, "a")
@@ -615,3 +625,38 @@ def test_the_queue_marks_and_filters_tickets_updated_by_the_client(client, staff
     assert ticket.title in filtered and quiet.title not in filtered
     services.comment_post(ticket=ticket, author=staff, body="Here is the news.")
     assert ticket.title not in client.get(url + "?queue=client_replied").content.decode()
+
+
+def test_the_notification_ledger_writes_times_in_the_agents_zone_else_the_rows_site(
+    client, staff, ticket
+):
+    with time_machine.travel(NOW, tick=False):
+        Notification.objects.create(
+            ticket=ticket, event="client_update", sequence=1, recipient="pm@h.example"
+        )
+        Notification.objects.create(
+            ticket=None, event="client_update", sequence=2, recipient="stray@h.example"
+        )
+    url = reverse("admin:tickets_notification_changelist")
+    page = client.get(url).content.decode()
+    assert "Wed 25 Nov 2026, 10:00 EST" in page  # the ticket's site, New York
+    assert "Wed 25 Nov 2026, 15:00 UTC" in page  # a row with no ticket: UTC, said so
+
+    client.post(reverse("backoffice:preferences"), {"timezone": "Asia/Tokyo"})
+    page = client.get(url).content.decode()
+    assert page.count("Thu 26 Nov 2026, 00:00 JST") == 2
+    assert "EST" not in page and "15:00 UTC" not in page
+    row = Notification.objects.get(sequence=1)
+    detail = client.get(reverse("admin:tickets_notification_change", args=[row.pk]))
+    assert "Thu 26 Nov 2026, 00:00 JST" in detail.content.decode()
+
+
+def test_the_ticket_page_writes_its_clocks_and_thread_on_the_one_clock_face(client, staff, ticket):
+    with time_machine.travel(NOW, tick=False):
+        services.comment_post(ticket=ticket, author=ticket.reporter, body="Any news?")
+    page = client.get(change_url(ticket)).content.decode()
+    assert "Client replied Wed 25 Nov 2026, 10:00 EST" in page  # the site's zone
+    assert ">Wed 25 Nov 2026, 10:00 EST</time>" in page
+    client.post(reverse("backoffice:preferences"), {"timezone": "Asia/Tokyo"})
+    page = client.get(change_url(ticket)).content.decode()
+    assert "Client replied Thu 26 Nov 2026, 00:00 JST" in page
