@@ -454,7 +454,6 @@ def ticket_impact_change(*, ticket: Ticket, actor: Any, impact: str) -> Ticket:
     return ticket
 
 
-@transaction.atomic
 def _require_assigner(actor: Any) -> None:
     if not is_staff(actor):
         raise NotAllowed("Only Rx.Health staff assign tickets.", field="assignee")
@@ -472,6 +471,7 @@ def _assignee_by_username(*, actor: Any, username: str | None) -> Any:
     return assignee
 
 
+@transaction.atomic
 def ticket_assign(*, ticket: Ticket, actor: Any, assignee: Any) -> Ticket:
     """Assign the ticket to an active staff member, or unassign it with None (staff only)."""
     ticket = _lock(ticket)

@@ -244,3 +244,16 @@ def test_an_unrecognised_file_is_refused_with_what_may_be_attached(pm, site):
         services.attachment_add(ticket=ticket, uploaded_by=pm, file=page)
     assert error.value.message.startswith("notes.html: .HTML files are not accepted.")
     assert "PDF" in error.value.message
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_assigning_outside_any_transaction_locks_its_ticket_and_is_kept(site, pm, agent):
+    """A command (seed_demo) or task assigns with no transaction of its own around the call:
+    the service opens one, so its row lock works on PostgreSQL and the change is kept."""
+    ticket = file_incident(pm, site)
+
+    services.ticket_assign(ticket=ticket, actor=agent, assignee=agent)
+
+    assert Ticket.objects.get(pk=ticket.pk).assignee == agent
+    assert TicketEvent.objects.filter(ticket=ticket, action=TicketEvent.Action.ASSIGNED).exists()
