@@ -11,11 +11,13 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.html import format_html, format_html_join
 
+from portal.backoffice.clock import ClockFaceMixin, clock_column, row_zone
 from portal.backoffice.formatting import sla_phrase
 from portal.backoffice.selectors import tickets_with_due
 
 from . import major_incidents as services
 from .admin import BACKOFFICE_CSS, ServiceFormMixin, StaffWorkMixin
+from .clockface import reading_zone, when_text
 from .errors import DomainError
 from .models import MajorIncident, Ticket
 from .selectors import is_staff, tickets_visible_to
@@ -131,13 +133,18 @@ class MajorIncidentWorkForm(ServiceFormMixin, forms.ModelForm):
 
 
 @admin.register(MajorIncident)
-class MajorIncidentAdmin(StaffWorkMixin, admin.ModelAdmin):
+class MajorIncidentAdmin(ClockFaceMixin, StaffWorkMixin, admin.ModelAdmin):
     list_display = ("title", "status", "impact", "affected", "linked", "lead", "last_update")
     list_filter = ("status", "impact")
     search_fields = ("title",)
     filter_horizontal = ("sites",)
     actions = ("open_missing_tickets",)
-    readonly_on_change = ("linked_tickets", "updates_table", "created_at", "resolved_at")
+    readonly_on_change = ("linked_tickets", "updates_table", "created_when", "resolved_when")
+    # A major incident spans sites: its own times read in the agent's zone (else UTC); each
+    # linked ticket's in the agent's zone, else its site's.
+    created_when = clock_column("created_at", "Declared")
+    resolved_when = clock_column("resolved_at", "Resolved")
+    last_update = clock_column("last_public_update_at", "Last public update")
 
     class Media:
         css = BACKOFFICE_CSS
@@ -167,7 +174,7 @@ class MajorIncidentAdmin(StaffWorkMixin, admin.ModelAdmin):
             ("Post an update", {"fields": ["update", "update_internal"]}),
             ("Link or unlink", {"fields": ["link", "unlink"]}),
             ("Major incident", {"fields": [*FIELDS, "status", "resolution"]}),
-            ("Updates", {"fields": ["updates_table", "created_at", "resolved_at"]}),
+            ("Updates", {"fields": ["updates_table", "created_when", "resolved_when"]}),
         ]
 
     def get_readonly_fields(self, request: HttpRequest, obj: Any = None):
@@ -191,10 +198,6 @@ class MajorIncidentAdmin(StaffWorkMixin, admin.ModelAdmin):
     def linked(self, obj: MajorIncident) -> int:
         return obj.linked_count
 
-    @admin.display(description="Last public update", ordering="last_public_update_at")
-    def last_update(self, obj: MajorIncident):
-        return obj.last_public_update_at
-
     @admin.display(description="Linked tickets")
     def linked_tickets(self, obj: MajorIncident):
         """Each linked ticket's SLA, soonest due first: who is about to miss an update."""
@@ -215,9 +218,13 @@ class MajorIncidentAdmin(StaffWorkMixin, admin.ModelAdmin):
                     t.sla_state,
                     t.get_sla_state_display(),
                     sla_phrase(state=t.sla_state, due_at=t.due_at, now=now),
-                    timezone.localtime(t.next_update_due_at).strftime("%d %b %H:%M %Z")
-                    if t.next_update_due_at
-                    else "",
+                    when_text(
+                        t.next_update_due_at,
+                        reading_zone(
+                            preferred=getattr(obj, "viewer_timezone", ""),
+                            site_timezone=t.site.timezone,
+                        ),
+                    ),
                 )
                 for t in tickets
             ),
@@ -238,7 +245,7 @@ class MajorIncidentAdmin(StaffWorkMixin, admin.ModelAdmin):
             '<td style="white-space: pre-wrap">{}</td></tr>',
             (
                 (
-                    timezone.localtime(u.created_at).strftime("%d %b %H:%M %Z"),
+                    when_text(u.created_at, row_zone(obj)),
                     u.author,
                     "public" if u.public else "internal",
                     u.ticket_count if u.public else "",

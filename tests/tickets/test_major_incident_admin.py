@@ -137,3 +137,26 @@ def test_open_missing_tickets_action_files_for_a_site_that_has_not(client, staff
     )
     assert "opened 1 ticket(s)" in response.content.decode()
     assert Ticket.objects.get(site=third).major_incident_id == incident.pk
+
+
+def test_major_incident_times_read_in_the_agents_zone(client, staff, outage):
+    """The major incident's own times follow the agent's chosen zone (it spans sites), one
+    clock face with the zone shown, never the server's UTC."""
+    from tickets.services import user_timezone_set
+
+    sites, tickets = outage
+    with time_machine.travel(T0 + datetime.timedelta(minutes=10), tick=False):
+        incident = mi.major_incident_create(actor=staff, title="EHR gateway outage", sites=sites)
+        mi.major_incident_link(major_incident=incident, tickets=tickets, actor=staff)
+        mi.major_incident_update_post(major_incident=incident, author=staff, body="Failing over.")
+    user_timezone_set(user=staff, timezone_name="Asia/Tokyo")
+
+    page = client.get(reverse("admin:tickets_majorincident_change", args=[incident.pk]))
+    listing = client.get(reverse("admin:tickets_majorincident_changelist"))
+
+    html = page.content.decode()
+    # 14:10 UTC on 23 Nov is 23:10 in Tokyo; the next update (1 h cadence) is due 00:10 there.
+    assert "Mon 23 Nov 2026, 23:10 JST" in html
+    assert "Tue 24 Nov 2026, 00:10 JST" in html
+    assert "Mon 23 Nov 2026, 23:10 JST" in listing.content.decode()
+    assert "UTC" not in html.split('id="content"', 1)[-1]
