@@ -13,6 +13,22 @@ from tests.tickets.factories import StaffFactory, SuperuserFactory
 pytestmark = pytest.mark.django_db
 
 
+def high_policy_post(client, policy, *, first_response_hours: str):
+    """Save the high-incident policy's admin form with a new first-response time."""
+    return client.post(
+        reverse("admin:sla_slapolicy_change", args=[policy.pk]),
+        {
+            "kind": "incident",
+            "impact": "high",
+            "first_response_hours": first_response_hours,
+            "update_every_hours": "1",
+            "at_risk_percent": 75,
+            "update_warning_minutes": 15,
+            "calendar": "",
+        },
+    )
+
+
 def test_policies_are_listed_and_edited_in_hours(client):
     client.force_login(SuperuserFactory())
     policy = SLAPolicy.objects.get(kind="incident", impact="high")
@@ -65,18 +81,7 @@ def test_editing_a_policy_in_admin_moves_the_open_tickets_it_governs(
         time_machine.travel(MONDAY + datetime.timedelta(minutes=5), tick=False),
         django_capture_on_commit_callbacks(execute=True),
     ):
-        response = client.post(
-            reverse("admin:sla_slapolicy_change", args=[policy.pk]),
-            {
-                "kind": "incident",
-                "impact": "high",
-                "first_response_hours": "0.5",
-                "update_every_hours": "1",
-                "at_risk_percent": 75,
-                "update_warning_minutes": 15,
-                "calendar": "",
-            },
-        )
+        response = high_policy_post(client, policy, first_response_hours="0.5")
     assert response.status_code == 302
     assert fresh(ticket).response_due_at == MONDAY + datetime.timedelta(minutes=30)
 
@@ -151,18 +156,7 @@ def test_editing_a_policy_while_the_broker_is_down_still_moves_the_open_tickets(
         time_machine.travel(MONDAY + datetime.timedelta(minutes=5), tick=False),
         django_capture_on_commit_callbacks(execute=True),
     ):
-        response = client.post(
-            reverse("admin:sla_slapolicy_change", args=[policy.pk]),
-            {
-                "kind": "incident",
-                "impact": "high",
-                "first_response_hours": "2",
-                "update_every_hours": "1",
-                "at_risk_percent": 75,
-                "update_warning_minutes": 15,
-                "calendar": "",
-            },
-        )
+        response = high_policy_post(client, policy, first_response_hours="2")
     assert response.status_code == 302
     assert fresh(ticket).response_due_at == MONDAY + datetime.timedelta(hours=2)
     assert "Broker unreachable: task sla.tasks.sla_policy_retarget not queued" in caplog.text
