@@ -53,11 +53,6 @@ def _validate_lead(lead: Any) -> Any:
     return lead
 
 
-def major_incident_affects(*, major_incident: MajorIncident, site_id: int) -> bool:
-    """Whether the major incident covers this site (every site, or one it names)."""
-    return major_incident.all_sites or major_incident.sites.filter(pk=site_id).exists()
-
-
 def _affected_sites(major_incident: MajorIncident) -> QuerySet[ClientSite]:
     if major_incident.all_sites:
         return ClientSite.objects.filter(is_active=True)
