@@ -18,11 +18,11 @@ from django.utils import timezone
 
 from sla.clocks import deadline
 from sla.models import SLAPolicy
-from sla.notify import backoffice_url, ticket_labels
 from sla.selectors import policy_for
 from tickets.bulk import rows_insert, rows_update
 from tickets.errors import Conflict
 from tickets.models import Notification, Status, Ticket, TicketEvent
+from tickets.notify import backoffice_url, ticket_labels
 from tickets.outbox import notifications_enqueue_rows
 from tickets.services import ticket_history_record
 

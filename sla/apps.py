@@ -10,7 +10,7 @@ class SlaConfig(AppConfig):
 
         from . import handlers, notify
 
-        notify.renderers_register()
+        notify.emails_register()
         signals.ticket_filed.connect(handlers.on_ticket_filed, dispatch_uid="sla_ticket_filed")
         signals.reply_posting.connect(handlers.on_reply_posting, dispatch_uid="sla_reply_posting")
         signals.reply_posted.connect(handlers.on_reply_posted, dispatch_uid="sla_reply_posted")

@@ -22,10 +22,8 @@ def on_reply_posted(*, ticket, comment, **kwargs: Any) -> None:
     services.sla_reply_record(ticket=ticket, comment=comment)
 
 
-def on_replies_broadcast(*, tickets, comments, broadcast_id, headline, **kwargs: Any) -> None:
-    services.sla_replies_record(
-        tickets=tickets, comments=comments, broadcast_id=broadcast_id, headline=headline
-    )
+def on_replies_broadcast(*, tickets, comments, **kwargs: Any) -> None:
+    services.sla_replies_record(tickets=tickets, comments=comments)
 
 
 def on_status_changed(*, ticket, before, after, **kwargs: Any) -> None:

@@ -16,12 +16,12 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
+from tickets import notify
 from tickets.bulk import rows_insert, rows_update
 from tickets.models import Kind, Notification, Ticket, TicketEvent
 from tickets.outbox import notifications_enqueue_rows
 from tickets.selectors import site_contact_emails_by_site
 
-from . import notify
 from .models import ScanRun, SLAPolicy
 from .services import (
     RUNNING,

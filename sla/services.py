@@ -19,24 +19,20 @@ Rules (the README states them for users):
 from datetime import datetime, timedelta
 from typing import Any
 
-from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
 from tickets.broker import task_enqueue
 from tickets.errors import DomainError
 from tickets.models import OPEN_STATUSES, Comment, Kind, SLAState, Status, Ticket, TicketEvent
-from tickets.selectors import site_contact_emails_by_site
 from tickets.services import ticket_history_record
 
-from . import notify
 from .clocks import WorkingTime, deadline_seconds, working_seconds
 from .columns import ticket_columns_write
 from .models import BusinessCalendar, SLAPolicy
 from .selectors import policies_for, policy_for
 from .signals import first_response_recorded, first_responses_recorded
 
-Event = notify.Event
 RUNNING = (Status.NEW, Status.IN_PROGRESS)
 
 CLOCK_FIELDS = [
@@ -193,25 +189,13 @@ def _record_retarget(ticket: Ticket, before: dict[str, Any], *, message: str) ->
 
 
 def sla_clocks_start(*, ticket: Ticket) -> Ticket:
-    """Set a new ticket's clocks from its policy, and send the receipt (with the commitment in
-    words) to the reporter and the new-ticket alert to the staff queue."""
+    """Set a new ticket's clocks from its policy (the ticket services then send the receipt,
+    which states them)."""
     now = ticket.created_at or timezone.now()
     policy = policy_for(kind=ticket.kind, impact=ticket.impact)
     ticket.last_client_update_at = None
     _targets_apply(ticket, policy=policy, now=now, clamp=False)
     _finish(ticket, now=now)
-    notify.notify(
-        ticket=ticket,
-        event=Event.TICKET_FILED,
-        recipients=[ticket.reporter.email],
-        policy=policy,
-    )
-    notify.notify(
-        ticket=ticket,
-        event=Event.STAFF_ALERT,
-        recipients=[settings.SUPPORT_QUEUE_EMAIL],
-        policy=policy,
-    )
     return ticket
 
 
@@ -263,19 +247,8 @@ def _reply_clocks_apply(
 
 def sla_reply_record(*, ticket: Ticket, comment: Comment) -> Ticket:
     """A public staff reply: the first one meets the first response; on an incident every one
-    restarts the client-update cadence; the site hears about it (without its text). A client
-    reply: the assignee (or the staff queue) hears about it, once per reply."""
-    if not comment.by_staff:
-        notify.notify(
-            ticket=ticket,
-            event=Event.CLIENT_REPLIED,
-            recipients=notify.staff_recipients(ticket),
-            sequence=comment.pk,
-            replied_by=comment.author.get_full_name() or comment.author.get_username(),
-            replied_at=notify.when_local(comment.created_at, ticket),
-        )
-        return ticket
-    if not comment.public:
+    restarts the client-update cadence. A client reply or an internal note moves no clock."""
+    if not (comment.by_staff and comment.public):
         return ticket
     now = comment.created_at or timezone.now()
     policy = policy_for(kind=ticket.kind, impact=ticket.impact)
@@ -285,23 +258,13 @@ def sla_reply_record(*, ticket: Ticket, comment: Comment) -> Ticket:
     _finish(ticket, now=now)
     if first:
         first_response_recorded.send(sender=Ticket, ticket=ticket, responded_at=now)
-    notify.notify(
-        ticket=ticket,
-        event=Event.PUBLIC_REPLY,
-        recipients=notify.client_recipients(ticket),
-        sequence=comment.pk,
-        policy=policy,
-    )
     return ticket
 
 
-def sla_replies_record(
-    *, tickets: list[Ticket], comments: list[Comment], broadcast_id: int, headline: str
-) -> list[Ticket]:
+def sla_replies_record(*, tickets: list[Ticket], comments: list[Comment]) -> list[Ticket]:
     """One public staff reply posted on many locked tickets at once (a major incident's
     update): each ticket's clocks move exactly as for a single reply, in a constant number
-    of queries; each person is emailed once per broadcast, however many of their tickets it
-    reached (including in earlier batches of the same broadcast)."""
+    of queries."""
     if not tickets:
         return tickets
     policies = policies_for(pairs={(t.kind, t.impact) for t in tickets})
@@ -314,13 +277,6 @@ def sla_replies_record(
     ticket_columns_write(tickets=tickets, fields=REPLY_FIELDS)
     if responded:
         first_responses_recorded.send(sender=Ticket, tickets=responded)
-    notify.notify_once_per_person(
-        tickets=tickets,
-        event=Event.MAJOR_INCIDENT_UPDATE,
-        sequence=broadcast_id,
-        site_emails=site_contact_emails_by_site(site_ids={t.site_id for t in tickets}),
-        headline=headline,
-    )
     return tickets
 
 
@@ -354,30 +310,13 @@ def _resume(ticket: Ticket, *, policy: SLAPolicy | None, now: datetime) -> None:
 
 def sla_status_apply(*, ticket: Ticket, before: str, after: str) -> Ticket:
     """Stop the clocks when a ticket leaves the running statuses (waiting on the client,
-    resolved, closed), resume them when it comes back; tell the site about waiting_on_client
-    and resolved."""
+    resolved, closed), resume them when it comes back."""
     now = timezone.now()
-    policy = policy_for(kind=ticket.kind, impact=ticket.impact)
     if before in RUNNING and after not in RUNNING:
         ticket.paused_at = now
     elif before not in RUNNING and after in RUNNING:
-        _resume(ticket, policy=policy, now=now)
+        _resume(ticket, policy=policy_for(kind=ticket.kind, impact=ticket.impact), now=now)
     _finish(ticket, now=now)
-    event = {Status.WAITING_ON_CLIENT: Event.STATUS_WAITING, Status.RESOLVED: Event.STATUS_RESOLVED}
-    if after in event:
-        change = (
-            ticket.events.filter(action=TicketEvent.Action.STATUS_CHANGED)
-            .order_by("-id")
-            .values_list("id", flat=True)
-            .first()
-        )
-        notify.notify(
-            ticket=ticket,
-            event=event[after],
-            recipients=notify.client_recipients(ticket),
-            sequence=change or 0,
-            policy=policy,
-        )
     return ticket
 
 

@@ -11,7 +11,7 @@ from django.db import transaction
 from django.db.models import Q, QuerySet
 from django.utils import timezone
 
-from . import signals
+from . import notify, signals
 from .errors import Conflict, DomainError, NotAllowed
 from .models import (
     OPEN_STATUSES,
@@ -312,6 +312,9 @@ def _broadcast_batch(
             moved=moved,
             broadcast_id=update.pk,
             headline=major_incident.title,
+        )
+        notify.major_incident_update_notify(
+            tickets=tickets, broadcast_id=update.pk, headline=major_incident.title
         )
         return tickets
 

@@ -13,7 +13,7 @@ from django.core.files.uploadedfile import UploadedFile
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from . import signals
+from . import notify, signals
 from .errors import Conflict, DomainError, NotAllowed
 from .models import (
     FILING_ROLES,
@@ -235,6 +235,7 @@ def ticket_create(
     for file, content_type in zip(files, content_types, strict=True):
         _attachment_save(ticket=ticket, uploaded_by=actor, file=file, content_type=content_type)
     signals.ticket_filed.send(sender=Ticket, ticket=ticket, actor=actor)
+    notify.ticket_filed_notify(ticket=ticket)
     return ticket
 
 
@@ -343,6 +344,7 @@ def comment_post(
             ticket=ticket, uploaded_by=author, file=file, content_type=content_type, comment=comment
         )
     signals.reply_posted.send(sender=Comment, ticket=ticket, comment=comment, actor=author)
+    notify.reply_notify(ticket=ticket, comment=comment)
     _client_replied_mark(ticket=ticket, comment=comment)
 
     if staff and public and ticket.status == Status.NEW:
@@ -384,7 +386,7 @@ def _status_set(*, ticket: Ticket, actor: Any, status: str, message: str = "") -
         ticket.closed_at = None
         fields += ["resolved_at", "closed_at"]
     ticket.save(update_fields=fields)
-    _record(
+    change = _record(
         ticket=ticket,
         actor=actor,
         action=TicketEvent.Action.STATUS_CHANGED,
@@ -396,8 +398,9 @@ def _status_set(*, ticket: Ticket, actor: Any, status: str, message: str = "") -
 
         major_incident_unlink_reopened(ticket=ticket, actor=actor)
     signals.status_changed.send(
-        sender=Ticket, ticket=ticket, actor=actor, before=before, after=status
+        sender=Ticket, ticket=ticket, actor=actor, before=before, after=status, change=change
     )
+    notify.status_notify(ticket=ticket, change=change)
 
 
 @transaction.atomic

@@ -1,7 +1,9 @@
 """What the ticketing domain tells the apps above it (`sla`, `escalation`).
 
 Sent by `tickets.services` inside the service's transaction, so a handler's writes commit or
-roll back with the change. A handler may veto by raising `tickets.errors.DomainError`.
+roll back with the change. A handler may veto by raising `tickets.errors.DomainError`. The
+ticket's own emails (`tickets.notify`) are written after the handlers have answered, so they
+state the due times the SLA has just set.
 """
 
 from django.dispatch import Signal
@@ -12,7 +14,8 @@ ticket_filed = Signal()
 reply_posting = Signal()
 # kwargs: ticket, comment, actor
 reply_posted = Signal()
-# kwargs: ticket, actor, before, after
+# kwargs: ticket, actor, before, after, change (the history row just written for the move:
+# its id is the move's sequence number, e.g. the status email's key in the ledger)
 status_changed = Signal()
 # kwargs: ticket, actor, before, after
 impact_changed = Signal()
