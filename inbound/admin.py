@@ -10,8 +10,8 @@ from django.http import FileResponse, Http404, HttpRequest
 from django.urls import path, reverse
 from django.utils.html import format_html
 
+from portal.backoffice.admin.common import ticket_admin_link
 from portal.backoffice.clock import ClockFaceMixin, clock_column
-from tickets.admin import ticket_admin_link
 from tickets.errors import DomainError
 from tickets.selectors import is_staff, tickets_visible_to
 

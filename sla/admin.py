@@ -102,12 +102,12 @@ class SLAPolicyAdmin(StaffMayReadMixin, admin.ModelAdmin):
     list_select_related = ("calendar",)
     list_filter = ("kind", "requires_estimate")
 
-    @admin.display(description="First response within")
     def save_model(self, request, obj, form, change) -> None:
         super().save_model(request, obj, form, change)
         # Open tickets under this policy move to the new targets once the edit commits.
         sla_policy_changed(policy=obj)
 
+    @admin.display(description="First response within")
     def first_response(self, obj: SLAPolicy) -> str:
         return hours_text(obj.first_response_minutes)
 
@@ -139,12 +139,12 @@ class BusinessCalendarAdmin(StaffMayReadMixin, admin.ModelAdmin):
     def get_queryset(self, request):
         return super().get_queryset(request).prefetch_related("periods")
 
-    @admin.display(description="Working hours")
     def save_related(self, request, form, formsets, change) -> None:
         super().save_related(request, form, formsets, change)
         # After the periods and holidays are saved: re-target the tickets counted in it.
         sla_calendar_changed(calendar=form.instance)
 
+    @admin.display(description="Working hours")
     def working_week(self, obj: BusinessCalendar) -> str:
         return format_html_join(", ", "{}", ((str(p),) for p in obj.periods.all())) or "—"
 

@@ -165,6 +165,8 @@ class Ticket(models.Model):
         null=True,
         blank=True,
         related_name="assigned_tickets",
+        # Every form and the admin's autocomplete offer only active staff.
+        limit_choices_to={"is_staff": True, "is_active": True},
     )
     kind = models.CharField(max_length=10, choices=Kind.choices)
     impact = models.CharField(max_length=10, choices=Impact.choices, blank=True, default="")

@@ -24,6 +24,7 @@ from tests.tickets.factories import (
 from tickets import services
 from tickets.models import (
     Comment,
+    Impact,
     Kind,
     Notification,
     Role,
@@ -244,18 +245,41 @@ def test_reply_does_not_undo_a_status_change_made_while_the_page_was_open(client
     assert not ticket.events.filter(action=TicketEvent.Action.STATUS_CHANGED).exists()
 
 
-def test_refused_change_shows_a_form_error_and_changes_nothing(client, staff, ticket):
+def test_a_site_member_is_not_offered_as_assignee(client, staff, ticket):
     site_member = MembershipFactory(site=ticket.site, role=Role.IT).user
     response = work_ticket(
         client, ticket, body="Assigning to the hospital.", assignee=site_member.pk
     )
     assert response.status_code == 200
-    assert "Tickets can only be assigned to active staff." in str(
-        response.context["adminform"].form.errors["assignee"]
-    )
-    # The reply was part of the same submission: it rolled back with the refusal.
+    assert "Select a valid choice" in str(response.context["adminform"].form.errors["assignee"])
     assert not Comment.objects.filter(ticket=ticket).exists()
     assert not ticket.events.exists()
+
+
+def test_refused_change_shows_a_form_error_and_changes_nothing(client, staff, ticket):
+    # The reply and the impact come first and succeed; the status move is then refused.
+    incident = TicketFactory(
+        site=ticket.site, reporter=ticket.reporter, kind=Kind.INCIDENT, impact=Impact.LOW
+    )
+    Ticket.objects.filter(pk=incident.pk).update(status=Status.RESOLVED)
+    response = work_ticket(
+        client,
+        incident,
+        body="Looking into it again.",
+        impact=Impact.HIGH,
+        status=Status.WAITING_ON_CLIENT,
+    )
+    assert response.status_code == 200
+    form = response.context["adminform"].form
+    assert "cannot be moved to waiting on client" in str(form.errors["status"])
+    # The page comes back as submitted, the reply still in its box.
+    assert form["body"].value() == "Looking into it again."
+    # The reply and the impact were part of the same submission: they rolled back with it.
+    incident.refresh_from_db()
+    assert (incident.impact, incident.status) == (Impact.LOW, Status.RESOLVED)
+    assert not Comment.objects.filter(ticket=incident).exists()
+    assert not incident.events.exists()
+    assert not Notification.objects.filter(ticket=incident).exists()
 
 
 def test_reply_to_a_closed_ticket_is_refused_with_a_message(client, staff, ticket):

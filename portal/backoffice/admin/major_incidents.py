@@ -1,5 +1,6 @@
 """Back office for major incidents: declare one, link tickets, post updates for every linked
-ticket at once, and watch each linked ticket's SLA. Imported by `tickets.admin`."""
+ticket at once, and watch each linked ticket's SLA. The forms validate; `save_model` carries
+them out through `tickets.major_incidents`."""
 
 from typing import Any
 
@@ -14,25 +15,27 @@ from django.utils.html import format_html, format_html_join
 from portal.backoffice.clock import ClockFaceMixin, clock_column, row_zone
 from portal.backoffice.formatting import sla_phrase
 from portal.backoffice.selectors import tickets_with_due
+from tickets import major_incidents as services
+from tickets.clockface import reading_zone, when_text
+from tickets.errors import DomainError
+from tickets.models import MajorIncident, Ticket
+from tickets.selectors import is_staff, tickets_visible_to
 
-from . import major_incidents as services
-from .admin import BACKOFFICE_CSS, ServiceFormMixin, StaffWorkMixin
-from .clockface import reading_zone, when_text
-from .errors import DomainError
-from .models import MajorIncident, Ticket
-from .selectors import is_staff, tickets_visible_to
+from .common import BACKOFFICE_CSS, ServiceAdminMixin, StaffWorkMixin, adopt
 
 FIELDS = ["title", "summary", "impact", "all_sites", "sites", "lead"]
 
 
-class MajorIncidentAddForm(ServiceFormMixin, forms.ModelForm):
+class MajorIncidentAddForm(forms.ModelForm):
     class Meta:
         model = MajorIncident
         fields = FIELDS
 
-    def apply(self, *, actor: Any) -> None:
+    request: HttpRequest | None = None  # set per request by the admin's get_form
+
+    def apply(self, *, actor: Any) -> MajorIncident:
         data = self.cleaned_data
-        self.instance = services.major_incident_create(
+        return services.major_incident_create(
             actor=actor,
             title=data["title"],
             summary=data.get("summary") or "",
@@ -43,8 +46,10 @@ class MajorIncidentAddForm(ServiceFormMixin, forms.ModelForm):
         )
 
 
-class MajorIncidentWorkForm(ServiceFormMixin, forms.ModelForm):
+class MajorIncidentWorkForm(forms.ModelForm):
     """The major incident's page: edit it, link and unlink tickets, post an update."""
+
+    request: HttpRequest | None = None  # set per request by the admin's get_form
 
     link = forms.ModelMultipleChoiceField(
         queryset=Ticket.objects.none(),
@@ -133,7 +138,7 @@ class MajorIncidentWorkForm(ServiceFormMixin, forms.ModelForm):
 
 
 @admin.register(MajorIncident)
-class MajorIncidentAdmin(ClockFaceMixin, StaffWorkMixin, admin.ModelAdmin):
+class MajorIncidentAdmin(ServiceAdminMixin, ClockFaceMixin, StaffWorkMixin, admin.ModelAdmin):
     list_display = ("title", "status", "impact", "affected", "linked", "lead", "last_update")
     list_filter = ("status", "impact")
     search_fields = ("title",)
@@ -162,9 +167,7 @@ class MajorIncidentAdmin(ClockFaceMixin, StaffWorkMixin, admin.ModelAdmin):
 
     def get_form(self, request: HttpRequest, obj: Any = None, change: bool = False, **kwargs):
         kwargs["form"] = MajorIncidentWorkForm if obj is not None else MajorIncidentAddForm
-        form = super().get_form(request, obj, change=change, **kwargs)
-        form.request = request
-        return form
+        return super().get_form(request, obj, change=change, **kwargs)
 
     def get_fieldsets(self, request: HttpRequest, obj: Any = None):
         if obj is None:
@@ -185,7 +188,11 @@ class MajorIncidentAdmin(ClockFaceMixin, StaffWorkMixin, admin.ModelAdmin):
         return self.readonly_on_change
 
     def save_model(self, request, obj, form, change) -> None:
-        """Nothing to save: the form's services did the work (see ServiceFormMixin)."""
+        """Declare, or change, link and post, through the services (a refusal shows on the
+        form)."""
+        done = self.service_call(request, lambda: form.apply(actor=request.user))
+        if not change:
+            adopt(obj, done)
 
     def save_related(self, request, form, formsets, change) -> None:
         """The services set the sites."""
