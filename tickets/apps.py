@@ -4,3 +4,9 @@ from django.apps import AppConfig
 class TicketsConfig(AppConfig):
     name = "tickets"
     verbose_name = "Tickets"
+
+    def ready(self) -> None:
+        from .account_mail import CHANNEL, account_email_send
+        from .outbox import sender_register
+
+        sender_register(CHANNEL, account_email_send)

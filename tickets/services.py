@@ -14,6 +14,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from . import signals
+from .account_mail import invitation_enqueue
 from .errors import Conflict, DomainError, NotAllowed
 from .models import (
     FILING_ROLES,
@@ -33,7 +34,12 @@ from .models import (
     validate_timezone,
 )
 from .outbox import notifications_requeue
-from .selectors import is_staff, membership_role
+from .selectors import (
+    is_staff,
+    membership_role,
+    site_manage_refusal,
+    ticket_write_refusal,
+)
 
 User = get_user_model()
 
@@ -166,16 +172,10 @@ def _validate_upload(file: UploadedFile) -> str:
 
 
 def _require_member_can_write(*, user: Any, site: ClientSite) -> None:
-    if is_staff(user):
-        return
-    role = membership_role(user=user, site=site)
-    if role is None:
-        # Callers look tickets up through the tenancy selector first; this is a backstop.
-        raise NotAllowed("You are not a member of this site.")
-    if role not in FILING_ROLES:
-        raise NotAllowed(
-            "Only the site's project managers and IT staff may file or reply to tickets."
-        )
+    # Callers look tickets up through the tenancy selector first; this is the backstop.
+    refusal = ticket_write_refusal(user=user, site=site)
+    if refusal is not None:
+        raise refusal
 
 
 @transaction.atomic
@@ -571,10 +571,9 @@ def _membership_record(
 
 
 def _require_site_manager(*, actor: Any, site: ClientSite) -> None:
-    if is_staff(actor):
-        return
-    if membership_role(user=actor, site=site) != Role.PM:
-        raise NotAllowed("Only the site's project managers manage its members.")
+    refusal = site_manage_refusal(user=actor, site=site)
+    if refusal is not None:
+        raise refusal
 
 
 def _keep_one_pm(*, site: ClientSite, leaving: SiteMembership) -> None:
@@ -598,8 +597,8 @@ def membership_invite(
     *, site: ClientSite, email: str, role: str, actor: Any, name: str = ""
 ) -> tuple[SiteMembership, bool]:
     """Give the person with this email a role at the site (pm only), creating their account
-    (named `name`) without a password when they have none. Returns the membership and
-    whether it is new."""
+    (named `name`) without a password when they have none, and write their invitation email
+    to the outbox. Returns the membership and whether the account is new."""
     _require_site_manager(actor=actor, site=site)
     email = clean_text(email, field="email", max_length=254).lower()
     first, _, last = clean_text(name, field="name", max_length=150, required=False).partition(" ")
@@ -633,6 +632,7 @@ def membership_invite(
     _membership_record(
         site=site, member=user, actor=actor, action=MembershipEvent.Action.INVITED, after=role
     )
+    invitation_enqueue(membership=membership, new_account=not matches, inviter=actor)
     return membership, not matches
 
 
