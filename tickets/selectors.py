@@ -148,6 +148,14 @@ def site_can_manage(*, user: User, site: ClientSite) -> bool:
     return site_manage_refusal(user=user, site=site) is None
 
 
+def sites_managed_by(user: User) -> QuerySet[ClientSite]:
+    """The sites a site contact manages (project manager of); staff manage every site from
+    the back office, so the portal's navigation lists none for them."""
+    if not (user.is_authenticated and user.is_active) or is_staff(user):
+        return ClientSite.objects.none()
+    return ClientSite.objects.filter(memberships__user=user, memberships__role=Role.PM)
+
+
 def reporter_by_username(*, actor: User, site: ClientSite, username: str) -> AbstractBaseUser:
     """The active member of the site a staff member files for, named by username (the API's
     way); DomainError on the `reporter` field when the actor is not staff or no one matches."""
