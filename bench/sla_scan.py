@@ -8,8 +8,12 @@ Counts the scan's SQL queries.
 
     DATABASE_URL=postgres://postgres@127.0.0.1:5432/portal python bench/sla_scan.py
 
-The last line is `scan_ratio_100k_over_10k=X.XX queries_10k=A queries_100k=B`; the bar is a
-ratio of at most 1.3 and the same number of queries at both sizes.
+Then it puts every policy on a business calendar with holidays (every day, all day, so the
+same tickets are due) and runs the scan again at both sizes.
+
+The last line is `scan_ratio_100k_over_10k=X.XX queries_10k=A queries_100k=B
+calendar_queries_10k=C calendar_queries_100k=D`; the bar is a ratio of at most 1.3 and the
+same number of queries at both sizes, with or without the calendar.
 """
 
 import os
@@ -17,7 +21,8 @@ import random
 import statistics
 import sys
 import time
-from datetime import timedelta
+from datetime import date, timedelta
+from datetime import time as dt_time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
@@ -40,7 +45,7 @@ from django.test.utils import (  # noqa: E402
 )
 from django.utils import timezone  # noqa: E402
 
-from sla.models import ScanRun  # noqa: E402
+from sla.models import BusinessCalendar, Holiday, ScanRun, SLAPolicy, WorkingPeriod  # noqa: E402
 from sla.scan import sla_scan_run  # noqa: E402
 from tickets.models import (  # noqa: E402
     ClientSite,
@@ -143,6 +148,18 @@ def reset_due(now) -> None:
     )
 
 
+def business_calendar_for_every_policy() -> None:
+    """Every day 00:00-23:59 in New York, with two holidays, on every policy."""
+    calendar = BusinessCalendar.objects.create(name="Bench hours", timezone="America/New_York")
+    WorkingPeriod.objects.bulk_create(
+        WorkingPeriod(calendar=calendar, weekday=day, start=dt_time(0), end=dt_time(23, 59))
+        for day in range(7)
+    )
+    for day in (date(2030, 1, 1), date(2030, 12, 25)):
+        Holiday.objects.create(calendar=calendar, date=day, name="Bench holiday")
+    SLAPolicy.objects.update(calendar=calendar)
+
+
 def use(database: str) -> None:
     """Point the default connection at another database (outside any timing)."""
     connection.close()
@@ -219,6 +236,12 @@ def main() -> None:
                     results[database][1].add(queries)
         summary("N=10,000", small, *results[small])
         summary("N=100,000", big, *results[big])
+        calendar_queries: dict[str, set[int]] = {}
+        for database in (small, big):
+            use(database)
+            business_calendar_for_every_policy()
+            calendar_queries[database] = {scan_once()[1] for _ in range(3)}
+            assert len(calendar_queries[database]) == 1, "calendar scan query count varied"
         if os.environ.get("BENCH_VERBOSE"):
             use(big)
             reset_due(timezone.now())
@@ -237,7 +260,9 @@ def main() -> None:
     time_100k = statistics.median(results[big][0])
     print(
         f"scan_ratio_100k_over_10k={time_100k / time_10k:.2f} "
-        f"queries_10k={results[small][1].pop()} queries_100k={results[big][1].pop()}"
+        f"queries_10k={results[small][1].pop()} queries_100k={results[big][1].pop()} "
+        f"calendar_queries_10k={calendar_queries[small].pop()} "
+        f"calendar_queries_100k={calendar_queries[big].pop()}"
     )
 
 

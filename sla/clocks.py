@@ -20,6 +20,8 @@ logger = logging.getLogger(__name__)
 # How far ahead a calendar is searched for working time before giving up (a calendar whose
 # periods were all deleted, or a year of holidays).
 MAX_DAYS = 3 * 366
+# Where `WorkingTime.of` keeps a calendar's working time on the calendar instance.
+_CACHE = "_sla_working_time"
 
 
 @dataclass(frozen=True)
@@ -32,14 +34,25 @@ class WorkingTime:
 
     @classmethod
     def of(cls, calendar: BusinessCalendar) -> "WorkingTime":
+        """The calendar's working time, read once per calendar instance: the scan, the
+        escalation step and a policy re-target load their policies (and so each calendar)
+        once per batch, so a batch reads a calendar's periods and holidays once, however many
+        tickets it times (two queries, none if the caller prefetched them). Like a prefetch,
+        it is as fresh as the instance: load the calendar again to see later edits."""
+        cached = calendar.__dict__.get(_CACHE)
+        if cached is not None:
+            return cached
         periods: dict[int, list[tuple[time, time]]] = {}
         for period in calendar.periods.all():
             periods.setdefault(period.weekday, []).append((period.start, period.end))
-        return cls(
+        working = cls(
             tz=ZoneInfo(calendar.timezone),
             periods={day: tuple(sorted(spans)) for day, spans in periods.items()},
-            holidays=frozenset(calendar.holidays.values_list("date", flat=True)),
+            # .all(), not values_list: a prefetch of the holidays is used, not re-queried.
+            holidays=frozenset(holiday.date for holiday in calendar.holidays.all()),
         )
+        calendar.__dict__[_CACHE] = working
+        return working
 
     def intervals(self, start: datetime) -> Iterator[tuple[datetime, datetime]]:
         """Working intervals in UTC, in order, from `start` on (the first one clipped)."""

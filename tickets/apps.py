@@ -7,5 +7,8 @@ class TicketsConfig(AppConfig):
 
     def ready(self) -> None:
         from . import notify
+        from .account_mail import CHANNEL, account_email_send
+        from .outbox import sender_register
 
         notify.renderers_register()
+        sender_register(CHANNEL, account_email_send)

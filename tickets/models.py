@@ -98,10 +98,6 @@ class SiteMembership(models.Model):
     def __str__(self) -> str:
         return f"{self.user} at {self.site} ({self.get_role_display()})"
 
-    @property
-    def can_file(self) -> bool:
-        return self.role in FILING_ROLES
-
 
 class MembershipEvent(models.Model):
     """Who added, invited, changed the role of, or removed whom at a site, and when. Names are
@@ -274,10 +270,6 @@ class Ticket(models.Model):
     def is_open(self) -> bool:
         return self.status in OPEN_STATUSES
 
-    @property
-    def is_incident(self) -> bool:
-        return self.kind == Kind.INCIDENT
-
 
 class Comment(models.Model):
     """A reply on a ticket: public (seen by the site) or an internal staff note."""
@@ -392,6 +384,8 @@ class Notification(models.Model):
     class Channel(models.TextChoices):
         EMAIL = "email", "Email"
         WEBHOOK = "webhook", "Webhook"
+        # Email carrying a sign-in link: sent by tickets.account_mail, which keeps no link.
+        ACCOUNT = "account", "Email (account link)"
 
     class Event(models.TextChoices):
         """Email events; webhook rows use their event names (`ticket.created`, ...)."""
@@ -409,6 +403,8 @@ class Notification(models.Model):
         CLIENT_REPLIED = "client_replied", "Client replied (to assignee)"
         MAJOR_INCIDENT_UPDATE = "major_incident_update", "Major incident update (one per person)"
         MAIL_ANSWER = "mail_answer", "Answer to an email that could not be accepted"
+        INVITATION = "invitation", "Invitation to a site (account email)"
+        PASSWORD_RESET = "password_reset", "Password reset link (account email)"
 
     class Status(models.TextChoices):
         PENDING = "pending", "Pending"
@@ -416,7 +412,8 @@ class Notification(models.Model):
         SENT = "sent", "Sent"
         FAILED = "failed", "Failed"
 
-    # None only for answers to inbound mail that concerns no ticket (an unknown sender).
+    # None for email that concerns no ticket: answers to inbound mail from an unknown sender,
+    # invitations and password resets.
     ticket = models.ForeignKey(
         Ticket, on_delete=models.CASCADE, related_name="notifications", null=True, blank=True
     )

@@ -3,11 +3,13 @@
 from dataclasses import dataclass, field
 from datetime import datetime
 
+from django.contrib.auth import get_user_model
 from django.contrib.auth.base_user import AbstractBaseUser
 from django.contrib.auth.models import AnonymousUser
 from django.db.models import OuterRef, Q, QuerySet, Subquery
 
 from .clockface import reading_zone
+from .errors import DomainError, NotAllowed
 from .models import (
     FILING_ROLES,
     OPEN_STATUSES,
@@ -114,8 +116,59 @@ def membership_role(*, user: User, site: ClientSite) -> str | None:
     )
 
 
-def can_file_at(*, user: User, site: ClientSite) -> bool:
-    return membership_role(user=user, site=site) in (Role.PM, Role.IT)
+def ticket_write_refusal(*, user: User, site: ClientSite) -> NotAllowed | None:
+    """Why this user may not file, reply to or change the status of the site's tickets (the
+    error the service raises), or None: staff may, and the site's pm and it members."""
+    if is_staff(user):
+        return None
+    role = membership_role(user=user, site=site)
+    if role is None:
+        return NotAllowed("You are not a member of this site.")
+    if role not in FILING_ROLES:
+        return NotAllowed(
+            "Only the site's project managers and IT staff may file or reply to tickets."
+        )
+    return None
+
+
+def ticket_can_write(*, user: User, ticket: Ticket) -> bool:
+    """Whether the ticket page offers this user the reply box and the status buttons."""
+    return ticket_write_refusal(user=user, site=ticket.site) is None
+
+
+def site_manage_refusal(*, user: User, site: ClientSite) -> NotAllowed | None:
+    """Why this user may not manage the site (its members, its SLA report), or None: staff
+    and the site's project managers may."""
+    if is_staff(user) or membership_role(user=user, site=site) == Role.PM:
+        return None
+    return NotAllowed("Only the site's project managers manage its members.")
+
+
+def site_can_manage(*, user: User, site: ClientSite) -> bool:
+    return site_manage_refusal(user=user, site=site) is None
+
+
+def sites_managed_by(user: User) -> QuerySet[ClientSite]:
+    """The sites a site contact manages (project manager of); staff manage every site from
+    the back office, so the portal's navigation lists none for them."""
+    if not (user.is_authenticated and user.is_active) or is_staff(user):
+        return ClientSite.objects.none()
+    return ClientSite.objects.filter(memberships__user=user, memberships__role=Role.PM)
+
+
+def reporter_by_username(*, actor: User, site: ClientSite, username: str) -> AbstractBaseUser:
+    """The active member of the site a staff member files for, named by username (the API's
+    way); DomainError on the `reporter` field when the actor is not staff or no one matches."""
+    if not is_staff(actor):
+        raise DomainError("Only Rx.Health staff file on someone's behalf.", field="reporter")
+    reporter = (
+        get_user_model()
+        .objects.filter(username=username, site_memberships__site=site, is_active=True)
+        .first()
+    )
+    if reporter is None:
+        raise DomainError("No active member of this site has this username.", field="reporter")
+    return reporter
 
 
 def site_contact_emails(*, site: ClientSite, roles=FILING_ROLES) -> list[str]:

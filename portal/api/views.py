@@ -1,6 +1,5 @@
 """The integrator API's viewsets: parse input, call one service, render output."""
 
-from django.contrib.auth import get_user_model
 from django.db.models import Prefetch
 from django.http import Http404
 from django_filters.rest_framework import DjangoFilterBackend
@@ -20,7 +19,7 @@ from tickets.models import Attachment, Ticket
 from tickets.selectors import (
     attachments_visible_to,
     comments_visible_to,
-    is_staff,
+    reporter_by_username,
     sites_visible_to,
     tickets_visible_to,
 )
@@ -38,8 +37,6 @@ from .serializers import (
     TicketSerializer,
     TicketUpdateSerializer,
 )
-
-User = get_user_model()
 
 REFERENCE_PATTERN = r"[A-Za-z0-9-]{1,20}"
 
@@ -129,13 +126,9 @@ class TicketViewSet(
             raise _field_error("site", "None of your sites has this slug.")
         reporter = None
         if data.get("reporter"):
-            if not is_staff(request.user):
-                raise _field_error("reporter", "Only Rx.Health staff file on someone's behalf.")
-            reporter = User.objects.filter(
-                username=data["reporter"], site_memberships__site=site, is_active=True
-            ).first()
-            if reporter is None:
-                raise _field_error("reporter", "No active member of this site has this username.")
+            reporter = reporter_by_username(
+                actor=request.user, site=site, username=data["reporter"]
+            )
         ticket = services.ticket_create(
             actor=request.user,
             site=site,

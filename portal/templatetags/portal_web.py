@@ -60,11 +60,6 @@ def minutes_text(minutes: int | None) -> str:
 
 
 @register.filter
-def is_past(value: datetime | None) -> bool:
-    return value is not None and value <= timezone.now()
-
-
-@register.filter
 def tel_href(phone: str) -> str:
     """'(646) 969-9939 option 2' -> 'tel:+16469699939,2' (a pause, then the option)."""
     number, _, option = (phone or "").lower().partition("option")

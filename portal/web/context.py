@@ -2,8 +2,7 @@
 
 from functools import cached_property
 
-from tickets.models import Role, SiteMembership
-from tickets.selectors import sites_where_can_file
+from tickets.selectors import sites_managed_by, sites_where_can_file
 
 
 class _Nav:
@@ -16,12 +15,7 @@ class _Nav:
 
     @cached_property
     def managed_sites(self) -> list:
-        return [
-            m.site
-            for m in SiteMembership.objects.filter(user=self.user, role=Role.PM)
-            .select_related("site")
-            .order_by("site__name")
-        ]
+        return list(sites_managed_by(self.user).order_by("name"))
 
 
 def nav(request) -> dict:

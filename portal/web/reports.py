@@ -9,8 +9,8 @@ from django.shortcuts import render
 from portal.backoffice.forms import MonthForm, current_month
 from portal.backoffice.report_render import report_charts, report_csv
 from portal.backoffice.selectors import sla_report_get
-from tickets.models import ClientSite, Role
-from tickets.selectors import is_staff, membership_role, sites_visible_to, tickets_visible_to
+from tickets.models import ClientSite
+from tickets.selectors import site_can_manage, sites_visible_to, tickets_visible_to
 
 
 @login_required
@@ -19,7 +19,7 @@ def site_sla_report(request: HttpRequest, slug: str) -> HttpResponse:
         site = sites_visible_to(request.user).get(slug=slug)
     except ClientSite.DoesNotExist as exc:
         raise Http404("No such site.") from exc
-    if not is_staff(request.user) and membership_role(user=request.user, site=site) != Role.PM:
+    if not site_can_manage(user=request.user, site=site):
         raise PermissionDenied("Only the site's project managers see its SLA report.")
     # Without a month asked for, show this month so far straight away.
     form = MonthForm(request.GET if "month" in request.GET else {"month": current_month()})

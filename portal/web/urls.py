@@ -1,12 +1,20 @@
 from django.contrib.auth import views as auth_views
 from django.urls import path, reverse_lazy
 
-from . import escalation_views, jira_views, two_factor_views, views
+from . import (
+    account_views,
+    escalation_views,
+    jira_views,
+    member_views,
+    ticket_views,
+    two_factor_views,
+    views,
+)
 
 urlpatterns = [
     path("", views.dashboard, name="dashboard"),
     path("tickets/new/", views.ticket_new, name="ticket-new"),
-    path("tickets/<str:reference>/", views.ticket_detail, name="ticket-detail"),
+    path("tickets/<str:reference>/", ticket_views.ticket_detail, name="ticket-detail"),
     path(
         "tickets/<str:reference>/escalate/",
         escalation_views.ticket_escalate,
@@ -15,23 +23,27 @@ urlpatterns = [
     path("jira/<str:key>/", jira_views.jira_redirect, name="jira-redirect"),
     path("support/", escalation_views.support, name="support"),
     path("escalation/ack/<str:token>/", escalation_views.escalation_ack, name="escalation-ack"),
-    path("tickets/<str:reference>/reply/", views.ticket_reply, name="ticket-reply"),
-    path("tickets/<str:reference>/status/", views.ticket_status, name="ticket-status"),
+    path("tickets/<str:reference>/reply/", ticket_views.ticket_reply, name="ticket-reply"),
+    path("tickets/<str:reference>/status/", ticket_views.ticket_status, name="ticket-status"),
     path(
         "tickets/<str:reference>/attachments/<int:pk>/",
-        views.attachment_download,
+        ticket_views.attachment_download,
         name="attachment-download",
     ),
-    path("sites/<slug:slug>/members/", views.site_members, name="site-members"),
-    path("sites/<slug:slug>/members/invite/", views.member_invite, name="member-invite"),
-    path("sites/<slug:slug>/members/<int:user_id>/role/", views.member_role, name="member-role"),
+    path("sites/<slug:slug>/members/", member_views.site_members, name="site-members"),
+    path("sites/<slug:slug>/members/invite/", member_views.member_invite, name="member-invite"),
+    path(
+        "sites/<slug:slug>/members/<int:user_id>/role/",
+        member_views.member_role,
+        name="member-role",
+    ),
     path(
         "sites/<slug:slug>/members/<int:user_id>/remove/",
-        views.member_remove,
+        member_views.member_remove,
         name="member-remove",
     ),
     # Accounts
-    path("accounts/login/", views.LoginView.as_view(), name="login"),
+    path("accounts/login/", account_views.LoginView.as_view(), name="login"),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("accounts/two-factor/", two_factor_views.two_factor, name="two-factor"),
     path(
@@ -44,7 +56,9 @@ urlpatterns = [
         auth_views.PasswordChangeDoneView.as_view(),
         name="password_change_done",
     ),
-    path("accounts/password/reset/", views.PasswordResetView.as_view(), name="password_reset"),
+    path(
+        "accounts/password/reset/", account_views.PasswordResetView.as_view(), name="password_reset"
+    ),
     path(
         "accounts/password/reset/sent/",
         auth_views.PasswordResetDoneView.as_view(),
@@ -64,7 +78,7 @@ urlpatterns = [
     ),
     path(
         "accounts/invitation/<uidb64>/<token>/",
-        views.InvitationAcceptView.as_view(),
+        account_views.InvitationAcceptView.as_view(),
         name="invitation-accept",
     ),
 ]

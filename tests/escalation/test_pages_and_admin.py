@@ -1,10 +1,9 @@
-"""The support contacts page, the ticket page's escalation panel, and the admin."""
+"""The support contacts page, the ticket page's escalation box, and the admin."""
 
 from datetime import timedelta
 
 import pytest
 import time_machine
-from django.template import Context, Template
 from django.test import RequestFactory
 from django.urls import reverse
 
@@ -68,25 +67,26 @@ def test_recipients_preview_lists_who_hears_what_at_each_level(site, contacts):
     assert "Cory County" not in html
 
 
-def test_ticket_panel_shows_level_and_groups_and_the_escalate_button(site, contacts):
+def test_ticket_page_shows_the_level_and_its_group_and_escalate_once_overdue(
+    client, site, contacts
+):
     pm = MembershipFactory(site=site, role=Role.PM).user
     ticket = overdue_ticket(impact="high", site=site)
-    template = Template("{% load escalation_tags %}{% escalation_panel ticket %}")
-    request = RequestFactory().get("/")
-    request.user = pm
+    client.force_login(pm)
+    page_url = reverse("ticket-detail", args=[ticket.reference])
+    escalate_url = reverse("ticket-escalate", args=[ticket.reference])
     with time_machine.travel(T0 + 30 * timedelta(minutes=1), tick=False):
-        early = template.render(Context({"ticket": ticket, "request": request}))
-    assert "Level 1" in early
-    assert "Escalate</button>" not in early
-    assert "once the committed response time has passed" in early
+        early = client.get(page_url).content.decode()
+    assert "Level 1: Support portal" in early
+    assert escalate_url not in early
     with time_machine.travel(T0 + HOUR, tick=False):
         breach(ticket)
-        ticket.refresh_from_db()
-        later = template.render(Context({"ticket": ticket, "request": request}))
-    assert "Level 2 (Project team)" in later
-    assert "Project team" in later
+        later = client.get(page_url).content.decode()
+    assert "Level 2: Project team" in later
+    assert "automatically: no response within the committed time" in later
     assert "Tess Team" not in later  # group names, never people
-    assert reverse("ticket-escalate", args=[ticket.reference]) in later
+    assert escalate_url in later
+    assert "Escalate to level 3…" in later
 
 
 def test_admin_pages_for_levels_contacts_maximums_history_and_acknowledgements(

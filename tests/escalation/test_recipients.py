@@ -1,5 +1,6 @@
 """Who is emailed at each level, exactly once, and what the email says."""
 
+import datetime
 import threading
 from datetime import timedelta
 
@@ -11,7 +12,9 @@ from django.test.utils import CaptureQueriesContext
 
 from escalation.models import EscalationRecord
 from escalation.services import escalation_step
+from sla.models import SLAPolicy
 from sla.scan import sla_scan_run
+from tests.sla.factories import BusinessCalendarFactory, HolidayFactory
 from tests.tickets.factories import ClientSiteFactory, TicketFactory
 from tickets.models import Notification, Ticket
 from tickets.outbox import notifications_deliver_due
@@ -147,7 +150,18 @@ def _tickets_due(count: int, *, site, level: int = 2):
 
 
 @pytest.mark.django_db
-def test_escalation_step_costs_the_same_queries_for_10_and_100_tickets(site, on_postgres):
+@pytest.mark.parametrize("policy_clock", ["24x7", "business calendar"])
+def test_escalation_step_costs_the_same_queries_for_10_and_100_tickets(
+    site, on_postgres, policy_clock
+):
+    if policy_clock == "business calendar":
+        # Every day, all day, with holidays: the next-level times count working time.
+        calendar = BusinessCalendarFactory(
+            weekdays=range(7), weekdays__hours=(datetime.time(0), datetime.time(23, 59))
+        )
+        for day in (datetime.date(2026, 3, 3), datetime.date(2026, 12, 25)):
+            HolidayFactory(calendar=calendar, date=day)
+        SLAPolicy.objects.filter(kind="incident", impact="high").update(calendar=calendar)
     other = ClientSiteFactory(name="County General", slug="county")
     EscalationContactFactory(at=2, site=site)
     EscalationContactFactory(at=2, site=other)

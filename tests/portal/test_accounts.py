@@ -9,6 +9,9 @@ import time_machine
 from django.core import mail
 from django.urls import reverse
 
+from tickets.models import Notification
+from tickets.outbox import notifications_deliver_due
+
 LOGIN = "/accounts/login/"
 PASSWORD = "correct horse battery staple"  # the factories' password
 
@@ -90,6 +93,8 @@ def test_active_session_ends_after_the_absolute_timeout(client, pm, settings):
 def test_password_reset_by_email_link(client, pm, settings):
     response = client.post(reverse("password_reset"), {"email": "pat@mercy.example"})
     assert response.status_code == 302
+    assert mail.outbox == []  # not inside the request: through the outbox
+    notifications_deliver_due()
     assert len(mail.outbox) == 1
     body = mail.outbox[0].body
     link = re.search(r"https?://\S+/accounts/reset/\S+/", body).group(0)
@@ -110,7 +115,9 @@ def test_password_reset_by_email_link(client, pm, settings):
 def test_password_reset_for_an_unknown_email_sends_nothing_and_tells_nothing(client, pm):
     response = client.post(reverse("password_reset"), {"email": "nobody@nowhere.example"})
     assert response.status_code == 302
+    notifications_deliver_due()
     assert mail.outbox == []
+    assert not Notification.objects.exists()
 
 
 @pytest.mark.django_db

@@ -8,15 +8,18 @@ from django.core import mail
 from django.urls import reverse
 
 from tickets.models import Role, SiteMembership
+from tickets.outbox import notifications_deliver_due
 
 User = get_user_model()
 
 
 def _invite(client, site, email="nora@mercy.example", role=Role.IT):
-    return client.post(
+    response = client.post(
         reverse("member-invite", args=[site.slug]),
         {"name": "Nora Quinn", "email": email, "role": role},
     )
+    notifications_deliver_due()  # what the worker does once the invitation is committed
+    return response
 
 
 @pytest.mark.django_db

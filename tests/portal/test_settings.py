@@ -53,6 +53,7 @@ def test_debug_mode_starts_without_secret_key():
         ("DATABASE_URL", "mysqlx://user:hunter2@db/portal", "DATABASE_URL='mysqlx://...'"),
         ("EMAIL_URL", "pigeon://loft", "EMAIL_URL is not valid"),
         ("ATTACHMENT_MAX_BYTES", "10MB", "ATTACHMENT_MAX_BYTES is not valid"),
+        ("CELERY_TASK_SOFT_TIME_LIMIT", "5000", "below CELERY_TASK_TIME_LIMIT (960)"),
     ],
 )
 def test_a_wrong_setting_stops_the_process_with_a_clear_message(name, value, shown):
@@ -78,3 +79,28 @@ def test_production_like_settings_pass_the_deployment_checks():
     )
     assert result.returncode == 0, result.stdout + result.stderr
     assert "System check identified no issues (0 silenced)." in result.stdout
+
+
+def test_every_task_has_a_soft_and_a_hard_time_limit_from_the_environment():
+    shown = "from portal.celery import app; c = app.conf; "
+    shown += "print(c.task_soft_time_limit, c.task_time_limit)"
+    result = manage(
+        "shell",
+        "-v",
+        "0",
+        "-c",
+        shown,
+        CELERY_TASK_SOFT_TIME_LIMIT="100",
+        CELERY_TASK_TIME_LIMIT="130",
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.split() == ["100", "130"]
+    result = manage("shell", "-v", "0", "-c", shown)
+    assert result.stdout.split() == ["900", "960"]
+
+
+def test_installed_apps_are_djangos_then_third_party_then_ours():
+    shown = "from django.conf import settings as s; "
+    shown += "print(s.INSTALLED_APPS == s.DJANGO_APPS + s.THIRD_PARTY_APPS + s.LOCAL_APPS)"
+    result = manage("shell", "-v", "0", "-c", shown)
+    assert result.stdout.split() == ["True"], result.stderr

@@ -239,7 +239,7 @@ def test_attachment_downloads_with_its_name_and_content(client, pm, ticket):
     assert b"".join(response.streaming_content).startswith(b"\x89PNG")
 
 
-# ESCALATE BUTTON (the view is the escalation app's; a stand-in URL shows the button here)
+# ESCALATE BUTTON (shown when escalation_request_refusal has no objection)
 
 
 @pytest.mark.django_db
@@ -262,19 +262,26 @@ def test_escalate_shows_only_when_the_response_is_overdue_for_pm_and_it(
         responded_at=now if responded else None,
     )
     client.force_login(member(site, role))
-    with override_settings(ROOT_URLCONF="tests.portal.escalate_urls"):
-        page = client.get(reverse("ticket-detail", args=[ticket.reference])).content.decode()
+    page = client.get(reverse("ticket-detail", args=[ticket.reference])).content.decode()
     assert (">Escalate to level 2…</a>" in page) is shown
 
 
 @pytest.mark.django_db
-def test_without_the_escalation_view_the_page_renders_without_the_button(client, pm, ticket):
+def test_a_general_request_at_its_maximum_level_offers_no_escalate_and_says_why(client, site, pm):
+    # General requests climb to level 2 at most (the seeded maximum): overdue at level 2,
+    # the page offers nothing that the escalation service would refuse.
+    ticket = TicketFactory(site=site, kind="general", impact="", reporter=pm)
     Ticket.objects.filter(pk=ticket.pk).update(
-        response_due_at=datetime.now(tz=UTC) - timedelta(hours=1)
+        response_due_at=datetime.now(tz=UTC) - timedelta(hours=1), escalation_level=2
     )
     client.force_login(pm)
-    page = client.get(reverse("ticket-detail", args=[ticket.reference]))
-    assert page.status_code == 200
+    page = client.get(reverse("ticket-detail", args=[ticket.reference])).content.decode()
+    assert reverse("ticket-escalate", args=[ticket.reference]) not in page
+    assert "already at level 2, the highest level for its kind and impact" in page
+    # One level lower, the same ticket may be escalated.
+    Ticket.objects.filter(pk=ticket.pk).update(escalation_level=1)
+    page = client.get(reverse("ticket-detail", args=[ticket.reference])).content.decode()
+    assert ">Escalate to level 2…</a>" in page
 
 
 # DASHBOARD

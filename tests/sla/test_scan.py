@@ -10,9 +10,11 @@ from django.db import connection, transaction
 from django.test.utils import CaptureQueriesContext
 
 from sla import scan
+from sla.models import SLAPolicy
 from sla.selectors import scan_last
 from sla.signals import responses_breached
 from tests.sla.conftest import MONDAY
+from tests.sla.factories import BusinessCalendarFactory, HolidayFactory
 from tests.sla.helpers import file_ticket, fresh, scan_at
 from tests.tickets.factories import ClientSiteFactory, MembershipFactory
 from tickets.models import Notification, Role
@@ -82,8 +84,20 @@ def test_a_scan_inside_a_transaction_that_rolls_back_leaves_nothing_behind(site,
     assert fresh(ticket).client_update_count == 1
 
 
+def business_hours_for_high_incidents() -> None:
+    """Put the high-incident policy on a business calendar with holidays (none of them the
+    test's Monday), so the clocks count working time."""
+    calendar = BusinessCalendarFactory()
+    for day in (datetime.date(2026, 11, 26), datetime.date(2026, 12, 25)):
+        HolidayFactory(calendar=calendar, date=day)
+    SLAPolicy.objects.filter(kind="incident", impact="high").update(calendar=calendar)
+
+
 @pytest.mark.django_db
-def test_a_scan_touches_only_due_tickets_with_a_fixed_number_of_queries(site, pm):
+@pytest.mark.parametrize("policy_clock", ["24x7", "business calendar"])
+def test_a_scan_touches_only_due_tickets_with_a_fixed_number_of_queries(site, pm, policy_clock):
+    if policy_clock == "business calendar":
+        business_hours_for_high_incidents()
     for _ in range(3):
         file_ticket(actor=pm, site=site, impact="high", at=MONDAY)
     for _ in range(5):

@@ -5,6 +5,8 @@ from zoneinfo import ZoneInfo
 
 import pytest
 import time_machine
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 
 from sla import services as sla_services
 from sla.models import SLAPolicy
@@ -14,7 +16,7 @@ from tests.sla.factories import BusinessCalendarFactory, HolidayFactory
 from tests.sla.helpers import at, file_ticket, fresh, scan_at
 from tickets import services
 from tickets.errors import DomainError
-from tickets.models import Comment, Notification, SLAState, Status
+from tickets.models import Comment, Notification, SLAState, Status, Ticket
 
 pytestmark = pytest.mark.django_db
 
@@ -311,3 +313,25 @@ def test_editing_a_calendar_retargets_the_tickets_of_policies_counting_in_it(
         HolidayFactory(calendar=calendar, date=datetime.date(2026, 11, 26), name="Thanksgiving")
         sla_services.sla_calendar_changed(calendar=calendar)
     assert fresh(ticket).response_due_at == datetime.datetime(2026, 11, 27, 10, 0, tzinfo=NY)
+
+
+def _retarget_queries(policy, *, site, pm, count: int) -> int:
+    """Queries of one re-target of `policy` over `count` fresh open tickets it governs."""
+    SLAPolicy.objects.exclude(pk=policy.pk).update(calendar=None)
+    tickets = [file_ticket(actor=pm, site=site, kind="general", at=MONDAY) for _ in range(count)]
+    with CaptureQueriesContext(connection) as queries:
+        assert at(MONDAY + H, sla_services.sla_policy_retarget, policy_id=policy.pk) >= count
+    Ticket.objects.filter(pk__in=[t.pk for t in tickets]).update(status=Status.CLOSED)
+    return len(queries)
+
+
+def test_a_policy_retarget_reads_its_calendar_once_however_many_tickets_it_retargets(site, pm):
+    policy = SLAPolicy.objects.get(kind="general")
+    elapsed = {n: _retarget_queries(policy, site=site, pm=pm, count=n) for n in (5, 20)}
+    calendar = BusinessCalendarFactory()
+    for day in (datetime.date(2026, 11, 26), datetime.date(2026, 12, 25)):
+        HolidayFactory(calendar=calendar, date=day)
+    SLAPolicy.objects.filter(pk=policy.pk).update(calendar=calendar)
+    working = {n: _retarget_queries(policy, site=site, pm=pm, count=n) for n in (5, 20)}
+    # The calendar costs its periods and holidays once (two queries), not per ticket.
+    assert working[5] - elapsed[5] == working[20] - elapsed[20] == 2, (elapsed, working)

@@ -6,16 +6,15 @@ import filetype
 from django.conf import settings
 from django.core.files.uploadedfile import UploadedFile
 
-from ..errors import DomainError, NotAllowed
+from ..errors import DomainError
 from ..models import (
-    FILING_ROLES,
     ClientSite,
     Impact,
     Kind,
     Ticket,
     TicketEvent,
 )
-from ..selectors import is_staff, membership_role
+from ..selectors import ticket_write_refusal
 
 TEXT_EXTENSIONS = {".txt": "text/plain", ".log": "text/plain", ".csv": "text/csv"}
 
@@ -130,13 +129,7 @@ def _validate_upload(file: UploadedFile) -> str:
 
 
 def _require_member_can_write(*, user: Any, site: ClientSite) -> None:
-    if is_staff(user):
-        return
-    role = membership_role(user=user, site=site)
-    if role is None:
-        # Callers look tickets up through the tenancy selector first; this is a backstop.
-        raise NotAllowed("You are not a member of this site.")
-    if role not in FILING_ROLES:
-        raise NotAllowed(
-            "Only the site's project managers and IT staff may file or reply to tickets."
-        )
+    # Callers look tickets up through the tenancy selector first; this is the backstop.
+    refusal = ticket_write_refusal(user=user, site=site)
+    if refusal is not None:
+        raise refusal

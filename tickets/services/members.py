@@ -5,14 +5,15 @@ from typing import Any
 from django.contrib.auth import get_user_model
 from django.db import IntegrityError, transaction
 
-from ..errors import Conflict, DomainError, NotAllowed
+from ..account_mail import invitation_enqueue
+from ..errors import Conflict, DomainError
 from ..models import (
     ClientSite,
     MembershipEvent,
     Role,
     SiteMembership,
 )
-from ..selectors import is_staff, membership_role
+from ..selectors import site_manage_refusal
 from .common import clean_text
 
 User = get_user_model()
@@ -65,10 +66,9 @@ def _membership_record(
 
 
 def _require_site_manager(*, actor: Any, site: ClientSite) -> None:
-    if is_staff(actor):
-        return
-    if membership_role(user=actor, site=site) != Role.PM:
-        raise NotAllowed("Only the site's project managers manage its members.")
+    refusal = site_manage_refusal(user=actor, site=site)
+    if refusal is not None:
+        raise refusal
 
 
 def _keep_one_pm(*, site: ClientSite, leaving: SiteMembership) -> None:
@@ -92,8 +92,8 @@ def membership_invite(
     *, site: ClientSite, email: str, role: str, actor: Any, name: str = ""
 ) -> tuple[SiteMembership, bool]:
     """Give the person with this email a role at the site (pm only), creating their account
-    (named `name`) without a password when they have none. Returns the membership and
-    whether it is new."""
+    (named `name`) without a password when they have none, and write their invitation email
+    to the outbox. Returns the membership and whether the account is new."""
     _require_site_manager(actor=actor, site=site)
     email = clean_text(email, field="email", max_length=254).lower()
     first, _, last = clean_text(name, field="name", max_length=150, required=False).partition(" ")
@@ -127,6 +127,7 @@ def membership_invite(
     _membership_record(
         site=site, member=user, actor=actor, action=MembershipEvent.Action.INVITED, after=role
     )
+    invitation_enqueue(membership=membership, new_account=not matches, inviter=actor)
     return membership, not matches
 
 

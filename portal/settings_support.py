@@ -1,0 +1,118 @@
+"""What portal/settings.py needs besides declarations: the environment reader, the embedded
+broker's folders, and the checks of values from outside, run once as the settings load: a value
+that cannot work stops the process at start with one line naming the variable and what it
+takes (never the value itself where it may hold a password: only its scheme is shown)."""
+
+from email.utils import parseaddr
+from pathlib import Path
+
+import environ
+from django.core.exceptions import ImproperlyConfigured, ValidationError
+from django.core.validators import URLValidator, validate_email
+
+
+class Env(environ.Env):
+    """django-environ that reports a value it cannot read (ATTACHMENT_MAX_BYTES=10MB) as a
+    configuration error naming the variable, rather than a bare ValueError."""
+
+    def get_value(self, var, cast=None, default=environ.Env.NOTSET, parse_default=False):
+        try:
+            return super().get_value(var, cast=cast, default=default, parse_default=parse_default)
+        except ValueError as exc:
+            raise ImproperlyConfigured(f"{var} is not valid: {exc}.") from None
+
+
+def filesystem_broker_options(broker_dir: Path) -> dict:
+    """kombu's filesystem transport, one folder for in and out, and the exchange table in a
+    folder of its own (kombu would put it in ./control, relative to where a process started)."""
+    for folder in ("messages", "control"):
+        (broker_dir / folder).mkdir(parents=True, exist_ok=True)
+    return {
+        "data_folder_in": str(broker_dir / "messages"),
+        "data_folder_out": str(broker_dir / "messages"),
+        "control_folder": str(broker_dir / "control"),
+        "store_processed": False,
+    }
+
+
+def _refuse(name: str, value: object, expected: str) -> None:
+    raise ImproperlyConfigured(f"{name}={value!r} is not valid: {expected}.")
+
+
+def settings_check(
+    *,
+    SUPPORT_QUEUE_EMAIL: str,  # named as the settings they check
+    DEFAULT_FROM_EMAIL: str,
+    INBOUND_REPLY_ADDRESS: str,
+    INBOUND_IMAP_URL: str,
+    PORTAL_BASE_URL: str,
+    DATABASE_ENGINE: str,
+    DATABASE_URL: str,
+    CELERY_BROKER_URL: str,
+    CELERY_TASK_SOFT_TIME_LIMIT: int,
+    CELERY_TASK_TIME_LIMIT: int,
+) -> None:
+    """Raise ImproperlyConfigured for the first value that cannot work."""
+    # DEFAULT_FROM_EMAIL may carry a display name: "Rx.Health Support <support@...>".
+    for _name, _value in (
+        ("SUPPORT_QUEUE_EMAIL", SUPPORT_QUEUE_EMAIL),
+        ("DEFAULT_FROM_EMAIL", DEFAULT_FROM_EMAIL),
+    ):
+        try:
+            validate_email(parseaddr(_value)[1])
+        except ValidationError:
+            _refuse(_name, _value, "give an email address such as support@example.org")
+
+    _address = parseaddr(INBOUND_REPLY_ADDRESS)[1]
+    try:
+        validate_email(_address)
+    except ValidationError:
+        _refuse(
+            "INBOUND_REPLY_ADDRESS", INBOUND_REPLY_ADDRESS, "give an address such as support@..."
+        )
+    if "+" in _address.split("@", 1)[0]:
+        _refuse("INBOUND_REPLY_ADDRESS", INBOUND_REPLY_ADDRESS, "give the address without a +tag")
+
+    if INBOUND_IMAP_URL:
+        _imap_scheme, _, _imap_rest = INBOUND_IMAP_URL.partition("://")
+        if _imap_scheme not in ("imap", "imaps") or not _imap_rest.rpartition("@")[2].strip("/"):
+            _refuse(
+                "INBOUND_IMAP_URL",
+                # Only the scheme: the rest may hold a password.
+                (_imap_scheme if _imap_rest else INBOUND_IMAP_URL[:8]) + "://...",
+                "use imaps://user:password@host[:port]/INBOX, or leave it unset to turn it off",
+            )
+
+    try:
+        URLValidator(schemes=["http", "https"])(PORTAL_BASE_URL)
+    except ValidationError:
+        _refuse(
+            "PORTAL_BASE_URL", PORTAL_BASE_URL, "give the portal's address, https://host[:port]"
+        )
+
+    if DATABASE_ENGINE not in (
+        "django.db.backends.postgresql",
+        "django.db.backends.sqlite3",
+    ):
+        _refuse(
+            "DATABASE_URL",
+            DATABASE_URL.split("://", 1)[0] + "://...",
+            "use postgres://user:password@host:5432/name or sqlite:////absolute/path.sqlite3",
+        )
+
+    _broker_scheme = CELERY_BROKER_URL.split("://", 1)[0] if "://" in CELERY_BROKER_URL else ""
+    if _broker_scheme not in ("filesystem", "redis", "rediss", "amqp", "amqps", "pyamqp", "memory"):
+        _refuse(
+            "CELERY_BROKER_URL",
+            # Only the scheme: the rest may hold a password.
+            (_broker_scheme or CELERY_BROKER_URL[:20]) + "://...",
+            "use redis://host:6379/0, amqp://user:password@host:5672//, or leave it unset "
+            "for the embedded on-disk broker",
+        )
+
+    if not 0 < CELERY_TASK_SOFT_TIME_LIMIT < CELERY_TASK_TIME_LIMIT:
+        _refuse(
+            "CELERY_TASK_SOFT_TIME_LIMIT",
+            CELERY_TASK_SOFT_TIME_LIMIT,
+            f"give seconds above 0 and below CELERY_TASK_TIME_LIMIT ({CELERY_TASK_TIME_LIMIT})",
+        )
