@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('tickets', '0008_membership_history'),
+        ('tickets', '0009_ticket_assignee_staff_only'),
     ]
 
     operations = [
