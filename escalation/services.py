@@ -20,10 +20,10 @@ from sla.clocks import deadline
 from sla.models import SLAPolicy
 from sla.notify import backoffice_url, ticket_labels
 from sla.selectors import policy_for
-from tickets.bulk import rows_insert, rows_update
+from tickets.bulk import rows_update, values_insert
 from tickets.errors import Conflict
 from tickets.models import Notification, Status, Ticket, TicketEvent
-from tickets.outbox import notifications_enqueue_rows
+from tickets.outbox import notifications_enqueue_many
 from tickets.services import ticket_history_record
 
 from .models import EscalationAcknowledgement, EscalationContact, EscalationRecord
@@ -54,6 +54,7 @@ class _Ladder:
     policies: dict[tuple[str, str], SLAPolicy]
     contacts: list[EscalationContact]
     names: dict[int, str]
+    heard: dict[tuple[int, int], tuple[list[str], list[dict]]] = field(default_factory=dict)
 
     @classmethod
     def load(cls, *, site_ids: set[int]) -> "_Ladder":
@@ -70,22 +71,36 @@ class _Ladder:
     def policy(self, ticket: Ticket) -> SLAPolicy | None:
         return self.policies.get((ticket.kind, ticket.impact or ""))
 
+    def hearing(self, *, site_id: int, level: int) -> tuple[list[str], list[dict]]:
+        """(emails, the record's `notified` list) of who hears that a ticket of this site
+        reached `level`: worked out once per site and level, not per ticket."""
+        key = (site_id, level)
+        if key not in self.heard:
+            contacts = recipients_for(contacts=self.contacts, site_id=site_id, level=level)
+            self.heard[key] = (
+                [c.email for c in contacts],
+                [
+                    {"name": c.name, "role": c.role, "email": c.email, "level": c.level.number}
+                    for c in contacts
+                ],
+            )
+        return self.heard[key]
+
 
 @dataclass
 class _Writes:
-    """Rows to insert for a batch of escalations, each kind in one query."""
+    """Rows to insert for a batch of escalations (plain values, no model instances), each
+    kind in one query."""
 
-    records: list[EscalationRecord] = field(default_factory=list)
-    events: list[TicketEvent] = field(default_factory=list)
-    notifications: list[Notification] = field(default_factory=list)
+    records: list[dict] = field(default_factory=list)
+    events: list[dict] = field(default_factory=list)
+    notifications: list[dict] = field(default_factory=list)
     reached: list[tuple[Ticket, int, bool, Any]] = field(default_factory=list)
 
     def save(self) -> None:
-        rows_insert(objs=self.records, ignore_conflicts=True)
-        if self.events:
-            rows_insert(objs=self.events)
-        if self.notifications:
-            notifications_enqueue_rows(rows=self.notifications)
+        values_insert(model=EscalationRecord, rows=self.records, ignore_conflicts=True)
+        values_insert(model=TicketEvent, rows=self.events)
+        notifications_enqueue_many(rows=self.notifications)
         if self.reached:
             tickets_escalated.send(
                 sender=Ticket, escalations=[Escalation(*reached) for reached in self.reached]
@@ -116,14 +131,15 @@ def _notifications(
     ticket: Ticket,
     level: int,
     when: datetime,
-    recipients: list[EscalationContact],
+    recipients: list[str],
     ladder: _Ladder,
     requested_by: Any = None,
-) -> list[Notification]:
-    """One email per recipient, from one context per ticket and level; delivery renders it
-    (`escalation_email_render`) with each contact's own acknowledgement link."""
+) -> dict | None:
+    """The level's email to its recipients: one context per ticket and level (the outbox
+    writes a row per recipient); delivery renders it (`escalation_email_render`) with each
+    contact's own acknowledgement link."""
     if not recipients:
-        return []
+        return None
     late_by = when - ticket.response_due_at if ticket.response_due_at else timedelta(0)
     admin_url = backoffice_url(ticket)
     kind, impact, status = ticket_labels(ticket)
@@ -148,17 +164,13 @@ def _notifications(
             (requested_by.get_full_name() or requested_by.get_username()) if requested_by else ""
         ),
     }
-    return [
-        Notification(
-            ticket=ticket,
-            event=Notification.Event.ESCALATED,
-            sequence=level,
-            channel=Notification.Channel.EMAIL,
-            recipient=contact.email,
-            context=context,
-        )
-        for contact in recipients
-    ]
+    return {
+        "ticket_id": ticket.pk,
+        "event": Notification.Event.ESCALATED,
+        "sequence": level,
+        "context": context,
+        "recipient": recipients,
+    }
 
 
 def escalation_email_render(notification: Notification) -> tuple[str, str, str]:
@@ -203,46 +215,45 @@ def _reach(
 ) -> None:
     """Move the ticket (in memory) to `level` and queue the rows that record and announce it."""
     before = ticket.escalation_level
-    recipients = recipients_for(contacts=ladder.contacts, site_id=ticket.site_id, level=level)
+    emails, notified = ladder.hearing(site_id=ticket.site_id, level=level)
     ticket.escalation_level = level
     ticket.escalated_at = when
     actor = actor if getattr(actor, "pk", None) else None
     writes.records.append(
-        EscalationRecord(
-            ticket=ticket,
-            level=level,
-            from_level=before,
-            reached_at=when,
-            automatic=automatic,
-            actor=actor,
-            notified=[
-                {"name": c.name, "role": c.role, "email": c.email, "level": c.level.number}
-                for c in recipients
-            ],
-        )
+        {
+            "ticket_id": ticket.pk,
+            "level": level,
+            "from_level": before,
+            "reached_at": when,
+            "automatic": automatic,
+            "actor_id": actor.pk if actor else None,
+            "notified": notified,
+        }
     )
     if history:
         writes.events.append(
-            TicketEvent(
-                ticket=ticket,
-                actor=None,
-                action=TicketEvent.Action.ESCALATED,
-                changes={"escalation_level": [before, level]},
-                message=(
+            {
+                "ticket_id": ticket.pk,
+                "actor_id": None,
+                "action": TicketEvent.Action.ESCALATED,
+                "changes": {"escalation_level": [before, level]},
+                "message": (
                     f"Escalated automatically to level {level} "
                     f"({ladder.names.get(level, '')}): no first response; "
-                    f"{len(recipients)} contact(s) notified."
+                    f"{len(emails)} contact(s) notified."
                 ),
-            )
+            }
         )
-    writes.notifications += _notifications(
+    notification = _notifications(
         ticket=ticket,
         level=level,
         when=when,
-        recipients=recipients,
+        recipients=emails,
         ladder=ladder,
         requested_by=None if automatic else actor,
     )
+    if notification is not None:
+        writes.notifications.append(notification)
     writes.reached.append((ticket, level, automatic, actor))
 
 
@@ -266,10 +277,12 @@ def _next_window(
 
 
 @transaction.atomic
-def escalation_start(*, tickets: list[Ticket]) -> list[Ticket]:
+def escalation_start(*, tickets: list[Ticket], columns: list[str] | None = None) -> list[Ticket]:
     """Their first responses breached: move each locked ticket to level 2 (within its
     maximum), notify, and schedule the next level one committed window after the breach.
-    A batch costs the same number of queries whatever its size."""
+    A batch costs the same number of queries whatever its size. Given `columns`, the caller
+    writes these tickets anyway (the scan): the escalation columns are named there for its
+    one statement instead of written here."""
     if not tickets:
         return tickets
     ladder = _Ladder.load(site_ids={t.site_id for t in tickets})
@@ -294,7 +307,10 @@ def escalation_start(*, tickets: list[Ticket]) -> list[Ticket]:
             )
         else:
             ticket.escalation_next_at = None
-    rows_update(objs=tickets, fields=ESCALATION_COLUMNS)
+    if columns is None:
+        rows_update(objs=tickets, fields=ESCALATION_COLUMNS)
+    else:
+        columns += ESCALATION_COLUMNS
     writes.save()
     return tickets
 

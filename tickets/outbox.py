@@ -25,7 +25,7 @@ from django.db.models import Case, F, Q, QuerySet, Value, When
 from django.utils import timezone
 
 from .broker import task_enqueue
-from .bulk import rows_insert
+from .bulk import rows_insert, values_insert
 from .delivery import (
     DeliveryCounts,
     notifications_deliver,
@@ -42,6 +42,7 @@ __all__ = [
     "notifications_deliver",
     "notifications_deliver_due",
     "notifications_enqueue",
+    "notifications_enqueue_many",
     "notifications_enqueue_rows",
     "notifications_requeue",
     "renderer_register",
@@ -104,6 +105,26 @@ def notifications_enqueue_rows(*, rows: list[Notification]) -> None:
     for row in rows:
         row.next_attempt_at = row.next_attempt_at or now
     rows_insert(objs=rows, ignore_conflicts=True)
+    _delivery_kick_on_commit()
+
+
+def notifications_enqueue_many(*, rows: list[dict]) -> None:
+    """Write one row per recipient for each {ticket_id, event, sequence, context, recipient:
+    [emails]} (one context per ticket and event, sent to the database once) with one
+    statement, in the caller's transaction; rows whose key exists already are skipped. The
+    scan and the escalation ladder use it, so their cost does not grow per recipient."""
+    rows = [row for row in rows if row["recipient"]]
+    if not rows:
+        return
+    now = timezone.now()
+    values_insert(
+        model=Notification,
+        rows=[
+            {"channel": Notification.Channel.EMAIL, **row, "next_attempt_at": now} for row in rows
+        ],
+        fan_out="recipient",
+        ignore_conflicts=True,
+    )
     _delivery_kick_on_commit()
 
 
