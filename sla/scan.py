@@ -18,7 +18,7 @@ from django.utils import timezone
 
 from tickets.bulk import rows_update, values_insert
 from tickets.models import Kind, Notification, Ticket, TicketEvent
-from tickets.outbox import notifications_enqueue_many
+from tickets.outbox import notifications_enqueue_many, notifications_held
 from tickets.selectors import site_contact_emails_by_site
 
 from . import notify
@@ -263,9 +263,12 @@ def sla_scan_run(*, now: datetime | None = None) -> dict[str, int]:
     run = ScanRun.objects.create(started_at=now)
     counts: dict[str, int] = {}
     try:
-        counts.update(sla_clocks_scan(now=now))
-        for name, step in _STEPS.items():
-            counts[name] = step(now)
+        # Everything the pass writes reaches delivery together once it ends (one message
+        # per person for the whole pass).
+        with notifications_held():
+            counts.update(sla_clocks_scan(now=now))
+            for name, step in _STEPS.items():
+                counts[name] = step(now)
     except Exception as exc:
         run.error = f"{type(exc).__name__}: {exc}"[:2000]
         run.finished_at = timezone.now()
