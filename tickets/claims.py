@@ -63,9 +63,9 @@ def _groups_claim(*, due: QuerySet, room: int, limit: int) -> list[Notification]
             break
         if not _recipient_lock(recipient):
             continue
+        # No ticket comes along: a grouped message carries no ticket's threading headers.
         rows += list(
             due.filter(recipient=recipient)
-            .select_related("ticket")
             .select_for_update(skip_locked=True, of=("self",))
             .order_by("next_attempt_at", "pk")[: settings.NOTIFICATION_GROUP_MAX]
         )
