@@ -188,12 +188,16 @@ class QueryCounter:
 
 def child(mode: str, name: str) -> None:
     """Measure in this process, print one JSON line: the scan alone, or scan plus delivery."""
+    from django.urls import reverse
+
     from sla.scan import sla_scan_run
     from tickets.models import Notification
     from tickets.outbox import notifications_deliver_due
 
     settings.DEBUG = False
     use(name)
+    # A worker has its URLconf loaded after its first task; import it before the clock starts.
+    reverse("admin:index")
     counter = QueryCounter()
     started = time.perf_counter()
     with connection.execute_wrapper(counter):

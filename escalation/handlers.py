@@ -11,8 +11,10 @@ from .services import (
 )
 
 
-def on_responses_breached(sender, *, tickets: list[Ticket], **kwargs) -> None:
-    escalation_start(tickets=tickets)
+def on_responses_breached(
+    sender, *, tickets: list[Ticket], columns: list[str] | None = None, **kwargs
+) -> None:
+    escalation_start(tickets=tickets, columns=columns)
 
 
 def on_first_response_recorded(sender, *, ticket: Ticket, **kwargs) -> None:

@@ -3,273 +3,53 @@ per committed window (the scan step), stop it at a response, let a site contact 
 and record acknowledgements.
 
 Only this module writes a ticket's escalation columns (escalation_level, escalated_at,
-escalation_next_at).
+escalation_next_at); its batch machinery (what a batch loads, the rows it writes, the emails)
+is in `ladder.py`.
 """
 
-from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 
-from django.conf import settings
 from django.db import IntegrityError, transaction
-from django.template.loader import render_to_string
-from django.urls import reverse
 from django.utils import timezone
 
 from sla.clocks import deadline
-from sla.models import SLAPolicy
 from sla.selectors import policy_for
-from tickets.bulk import rows_insert, rows_update
+from tickets.bulk import rows_update
 from tickets.errors import Conflict
-from tickets.models import Notification, Status, Ticket, TicketEvent
-from tickets.notify import backoffice_url, ticket_labels
-from tickets.outbox import notifications_enqueue_rows
+from tickets.models import Status, Ticket, TicketEvent
 from tickets.services import ticket_history_record
 
-from .models import EscalationAcknowledgement, EscalationContact, EscalationRecord
+from .ladder import (  # noqa: F401 (apps.py registers the email renderers from here)
+    _Ladder,
+    _next_window,
+    _reach,
+    _Writes,
+    escalation_email_item,
+    escalation_email_render,
+)
+from .models import EscalationAcknowledgement
 from .selectors import (
     FIRST_NOTIFIED_LEVEL,
     ack_target,
-    ack_token_make,
-    contacts_for_sites,
     escalation_request_refusal,
-    level_names,
     max_level_for,
     maximum_levels,
     policies_by_kind,
-    recipients_for,
 )
-from .signals import Escalation, tickets_escalated
 
 # Tickets claimed per transaction by the scan step; the step loops until none are due.
 STEP_BATCH_SIZE = 200
 ESCALATION_COLUMNS = ["escalation_level", "escalated_at", "escalation_next_at"]
 
 
-@dataclass
-class _Ladder:
-    """What escalating a batch of tickets needs, loaded in a fixed number of queries."""
-
-    maximums: dict[tuple[str, str], int]
-    policies: dict[tuple[str, str], SLAPolicy]
-    contacts: list[EscalationContact]
-    names: dict[int, str]
-
-    @classmethod
-    def load(cls, *, site_ids: set[int]) -> "_Ladder":
-        return cls(
-            maximums=maximum_levels(),
-            policies=policies_by_kind(),
-            contacts=contacts_for_sites(site_ids=site_ids),
-            names=level_names(),
-        )
-
-    def max_level(self, ticket: Ticket) -> int:
-        return max_level_for(ticket=ticket, maximums=self.maximums)
-
-    def policy(self, ticket: Ticket) -> SLAPolicy | None:
-        return self.policies.get((ticket.kind, ticket.impact or ""))
-
-
-@dataclass
-class _Writes:
-    """Rows to insert for a batch of escalations, each kind in one query."""
-
-    records: list[EscalationRecord] = field(default_factory=list)
-    events: list[TicketEvent] = field(default_factory=list)
-    notifications: list[Notification] = field(default_factory=list)
-    reached: list[tuple[Ticket, int, bool, Any]] = field(default_factory=list)
-
-    def save(self) -> None:
-        rows_insert(objs=self.records, ignore_conflicts=True)
-        if self.events:
-            rows_insert(objs=self.events)
-        if self.notifications:
-            notifications_enqueue_rows(rows=self.notifications)
-        if self.reached:
-            tickets_escalated.send(
-                sender=Ticket, escalations=[Escalation(*reached) for reached in self.reached]
-            )
-
-
-def _duration(delta: timedelta) -> str:
-    minutes = max(0, int(delta.total_seconds() // 60))
-    if minutes == 0:
-        return "less than 1 min"
-    days, minutes = divmod(minutes, 1440)
-    hours, minutes = divmod(minutes, 60)
-    parts = [f"{days} d"] if days else []
-    if hours:
-        parts.append(f"{hours} h")
-    if minutes:
-        parts.append(f"{minutes} min")
-    return " ".join(parts)
-
-
-def _ack_url(*, ticket_id: int, level: int, email: str) -> str:
-    token = ack_token_make(ticket_id=ticket_id, level=level, email=email)
-    return f"{settings.PORTAL_BASE_URL}{reverse('escalation-ack', args=[token])}"
-
-
-def _notifications(
-    *,
-    ticket: Ticket,
-    level: int,
-    when: datetime,
-    recipients: list[EscalationContact],
-    ladder: _Ladder,
-    requested_by: Any = None,
-) -> list[Notification]:
-    """One email per recipient, from one context per ticket and level; delivery renders it
-    (`escalation_email_render`) with each contact's own acknowledgement link."""
-    if not recipients:
-        return []
-    late_by = when - ticket.response_due_at if ticket.response_due_at else timedelta(0)
-    admin_url = backoffice_url(ticket)
-    kind, impact, status = ticket_labels(ticket)
-    context = {
-        "reference": ticket.reference,
-        "title": " ".join(ticket.title.split()),
-        "site": ticket.site.name,
-        "kind": kind,
-        "impact": impact,
-        "status": status,
-        "level": level,
-        "level_name": ladder.names.get(level, ""),
-        "groups": [ladder.names[n] for n in sorted(ladder.names) if 1 < n <= level],
-        "late_by": _duration(late_by),
-        "due_at": f"{ticket.response_due_at:%Y-%m-%d %H:%M}" if ticket.response_due_at else "",
-        "when": f"{when:%Y-%m-%d %H:%M}",
-        "support_phone": settings.SUPPORT_PHONE,
-        "admin_url": admin_url,
-        "link": admin_url,
-        "ack_hours": settings.ESCALATION_ACK_MAX_AGE_HOURS,
-        "requested_by": (
-            (requested_by.get_full_name() or requested_by.get_username()) if requested_by else ""
-        ),
-    }
-    return [
-        Notification(
-            ticket=ticket,
-            event=Notification.Event.ESCALATED,
-            sequence=level,
-            channel=Notification.Channel.EMAIL,
-            recipient=contact.email,
-            context=context,
-        )
-        for contact in recipients
-    ]
-
-
-def escalation_email_render(notification: Notification) -> tuple[str, str, str]:
-    """(subject, text, HTML) of an escalation row, with the contact's acknowledgement link."""
-    context = dict(
-        notification.context,
-        ack_url=_ack_url(
-            ticket_id=notification.ticket_id,
-            level=notification.sequence,
-            email=notification.recipient,
-        ),
-    )
-    subject = " ".join(render_to_string("emails/escalation_subject.txt", context).split())[:300]
-    body_text = render_to_string("emails/escalation.txt", context)
-    body_html = render_to_string("emails/escalation.html", context)
-    return subject, body_text, body_html
-
-
-def escalation_email_item(notification: Notification) -> dict[str, str]:
-    """An escalation's line in a grouped message: its level and acknowledgement link."""
-    context = notification.context
-    return {
-        "what": f"Escalation level {context.get('level')} ({context.get('level_name', '')})",
-        "ack_url": _ack_url(
-            ticket_id=notification.ticket_id,
-            level=notification.sequence,
-            email=notification.recipient,
-        ),
-    }
-
-
-def _reach(
-    *,
-    ticket: Ticket,
-    level: int,
-    when: datetime,
-    automatic: bool,
-    actor: Any,
-    ladder: _Ladder,
-    writes: _Writes,
-    history: bool = True,
-) -> None:
-    """Move the ticket (in memory) to `level` and queue the rows that record and announce it."""
-    before = ticket.escalation_level
-    recipients = recipients_for(contacts=ladder.contacts, site_id=ticket.site_id, level=level)
-    ticket.escalation_level = level
-    ticket.escalated_at = when
-    actor = actor if getattr(actor, "pk", None) else None
-    writes.records.append(
-        EscalationRecord(
-            ticket=ticket,
-            level=level,
-            from_level=before,
-            reached_at=when,
-            automatic=automatic,
-            actor=actor,
-            notified=[
-                {"name": c.name, "role": c.role, "email": c.email, "level": c.level.number}
-                for c in recipients
-            ],
-        )
-    )
-    if history:
-        writes.events.append(
-            TicketEvent(
-                ticket=ticket,
-                actor=None,
-                action=TicketEvent.Action.ESCALATED,
-                changes={"escalation_level": [before, level]},
-                message=(
-                    f"Escalated automatically to level {level} "
-                    f"({ladder.names.get(level, '')}): no first response; "
-                    f"{len(recipients)} contact(s) notified."
-                ),
-            )
-        )
-    writes.notifications += _notifications(
-        ticket=ticket,
-        level=level,
-        when=when,
-        recipients=recipients,
-        ladder=ladder,
-        requested_by=None if automatic else actor,
-    )
-    writes.reached.append((ticket, level, automatic, actor))
-
-
-def _next_window(
-    *, ticket: Ticket, ladder: _Ladder, scheduled: datetime, now: datetime
-) -> datetime | None:
-    """When the next level is due: one committed window after the step that was scheduled,
-    or after now when the scan fell so far behind that this moment has passed too. None when
-    the ticket is at its maximum or has no policy to count a window from."""
-    policy = ladder.policy(ticket)
-    if policy is None or ticket.escalation_level >= ladder.max_level(ticket):
-        return None
-    following = deadline(
-        start=scheduled, minutes=policy.first_response_minutes, calendar=policy.calendar
-    )
-    if following <= now:
-        following = deadline(
-            start=now, minutes=policy.first_response_minutes, calendar=policy.calendar
-        )
-    return following
-
-
 @transaction.atomic
-def escalation_start(*, tickets: list[Ticket]) -> list[Ticket]:
+def escalation_start(*, tickets: list[Ticket], columns: list[str] | None = None) -> list[Ticket]:
     """Their first responses breached: move each locked ticket to level 2 (within its
     maximum), notify, and schedule the next level one committed window after the breach.
-    A batch costs the same number of queries whatever its size."""
+    A batch costs the same number of queries whatever its size. Given `columns`, the caller
+    writes these tickets anyway (the scan): the escalation columns are named there for its
+    one statement instead of written here."""
     if not tickets:
         return tickets
     ladder = _Ladder.load(site_ids={t.site_id for t in tickets})
@@ -294,7 +74,10 @@ def escalation_start(*, tickets: list[Ticket]) -> list[Ticket]:
             )
         else:
             ticket.escalation_next_at = None
-    rows_update(objs=tickets, fields=ESCALATION_COLUMNS)
+    if columns is None:
+        rows_update(objs=tickets, fields=ESCALATION_COLUMNS)
+    else:
+        columns += ESCALATION_COLUMNS
     writes.save()
     return tickets
 

@@ -3,9 +3,9 @@ above (escalation) add theirs with `step_register`, so the scan never imports th
 
 Cost follows the due tickets, not the open ones: tickets are found through the partial index
 on `sla_next_check_at` and handled in batches with a fixed number of queries per batch
-(claim, policies, site contacts, outbox rows, history, clock columns). Rows are claimed with
-`select_for_update(skip_locked=True)`, so overlapping scans share the work and never do the
-same work twice; the outbox's unique key is the second guard.
+(claim, policies, site contacts, outbox rows, history, one write of the ticket columns).
+Rows are claimed with `select_for_update(skip_locked=True)`, so overlapping scans share the
+work and never do the same work twice; the outbox's unique key is the second guard.
 """
 
 import logging
@@ -17,9 +17,9 @@ from django.db import transaction
 from django.utils import timezone
 
 from tickets import notify
-from tickets.bulk import rows_insert, rows_update
+from tickets.bulk import rows_update, values_insert
 from tickets.models import Kind, Notification, Ticket, TicketEvent
-from tickets.outbox import notifications_enqueue_rows
+from tickets.outbox import notifications_enqueue_many, notifications_held
 from tickets.selectors import site_contact_emails_by_site
 
 from .models import ScanRun, SLAPolicy
@@ -65,14 +65,50 @@ def _site_emails(tickets: list[Ticket]) -> dict[int, list[str]]:
     return site_contact_emails_by_site(site_ids={t.site_id for t in tickets})
 
 
+def _announce(
+    rows: list[dict],
+    *,
+    ticket: Ticket,
+    event: str,
+    recipients: list[str],
+    policy: SLAPolicy | None,
+    sequence: int = 0,
+    **extra,
+) -> None:
+    """Queue one event's email: one context for the ticket and event, its recipients listed
+    (the outbox writes a row per recipient in the database)."""
+    recipients = notify.unique_emails(recipients)
+    if recipients:
+        rows.append(
+            {
+                "ticket_id": ticket.pk,
+                "event": event,
+                "sequence": sequence,
+                "context": notify.email_context(ticket, policy=policy, **extra),
+                "recipient": recipients,
+            }
+        )
+
+
+def _event(events: list[dict], *, ticket: Ticket, changes: dict, message: str) -> None:
+    events.append(
+        {
+            "ticket_id": ticket.pk,
+            "action": TicketEvent.Action.SLA,
+            "changes": changes,
+            "message": message,
+        }
+    )
+
+
 def _ticket_scan(
     ticket: Ticket,
     *,
     now: datetime,
     policy: SLAPolicy | None,
     site_emails: list[str],
-    rows: list[Notification],
-    events: list[TicketEvent],
+    rows: list[dict],
+    events: list[dict],
     counts: dict[str, int],
 ) -> bool:
     """Do what is due for one claimed ticket; True when its first response breached now."""
@@ -88,19 +124,18 @@ def _ticket_scan(
             ticket.response_breached_at = ticket.response_due_at
             breached = True
             counts["breaches"] += 1
-            rows += notify.notification_rows(
+            _announce(
+                rows,
                 ticket=ticket,
                 event=Event.RESPONSE_BREACHED,
                 recipients=notify.staff_recipients(ticket),
                 policy=policy,
             )
-            events.append(
-                TicketEvent(
-                    ticket=ticket,
-                    action=TicketEvent.Action.SLA,
-                    changes={"response_breached_at": [None, ticket.response_due_at.isoformat()]},
-                    message="First response target missed.",
-                )
+            _event(
+                events,
+                ticket=ticket,
+                changes={"response_breached_at": [None, ticket.response_due_at.isoformat()]},
+                message="First response target missed.",
             )
         elif (
             ticket.response_warned_at is None
@@ -109,7 +144,8 @@ def _ticket_scan(
         ):
             ticket.response_warned_at = now
             counts["at_risk_warnings"] += 1
-            rows += notify.notification_rows(
+            _announce(
+                rows,
                 ticket=ticket,
                 event=Event.RESPONSE_AT_RISK,
                 recipients=notify.staff_recipients(ticket),
@@ -129,7 +165,8 @@ def _ticket_scan(
                 policy=policy, next_update_due_at=ticket.next_update_due_at, start=now
             )
             counts["client_updates"] += 1
-            rows += notify.notification_rows(
+            _announce(
+                rows,
                 ticket=ticket,
                 event=Event.CLIENT_UPDATE,
                 recipients=notify.client_recipients(ticket, site_emails=site_emails),
@@ -138,18 +175,17 @@ def _ticket_scan(
                 update_number=number,
                 previous_update=notify.when_local(last_update, ticket),
             )
-            events.append(
-                TicketEvent(
-                    ticket=ticket,
-                    action=TicketEvent.Action.SLA,
-                    changes={"client_update_count": [number - 1, number]},
-                    message=f"Automated client update #{number} sent.",
-                )
+            _event(
+                events,
+                ticket=ticket,
+                changes={"client_update_count": [number - 1, number]},
+                message=f"Automated client update #{number} sent.",
             )
         elif ticket.update_warn_at is not None and ticket.update_warn_at <= now:
             ticket.update_warn_at = None
             counts["update_warnings"] += 1
-            rows += notify.notification_rows(
+            _announce(
+                rows,
                 ticket=ticket,
                 event=Event.UPDATE_DUE_SOON,
                 recipients=notify.staff_recipients(ticket),
@@ -192,8 +228,8 @@ def sla_clocks_scan(*, now: datetime) -> dict[str, int]:
                     (p.kind, p.impact): p for p in SLAPolicy.objects.select_related("calendar")
                 }
             emails = _site_emails(batch)
-            rows: list[Notification] = []
-            events: list[TicketEvent] = []
+            rows: list[dict] = []
+            events: list[dict] = []
             breached = []
             for ticket in batch:
                 if _ticket_scan(
@@ -206,13 +242,15 @@ def sla_clocks_scan(*, now: datetime) -> dict[str, int]:
                     counts=counts,
                 ):
                     breached.append(ticket)
-            notifications_enqueue_rows(rows=rows)
-            if events:
-                rows_insert(objs=events)
-            rows_update(objs=batch, fields=SCAN_FIELDS)
-            counts["tickets_checked"] += len(batch)
+            notifications_enqueue_many(rows=rows)
+            values_insert(model=TicketEvent, rows=events)
+            # Handlers (the escalation ladder) set their columns on the breached tickets in
+            # memory and name them here, so the batch is written with one statement.
+            columns: list[str] = []
             if breached:
-                responses_breached.send(sender=Ticket, tickets=breached)
+                responses_breached.send(sender=Ticket, tickets=breached, columns=columns)
+            rows_update(objs=batch, fields=[*SCAN_FIELDS, *dict.fromkeys(columns)])
+            counts["tickets_checked"] += len(batch)
         if len(batch) < batch_size:
             break
     return counts
@@ -225,9 +263,12 @@ def sla_scan_run(*, now: datetime | None = None) -> dict[str, int]:
     run = ScanRun.objects.create(started_at=now)
     counts: dict[str, int] = {}
     try:
-        counts.update(sla_clocks_scan(now=now))
-        for name, step in _STEPS.items():
-            counts[name] = step(now)
+        # Everything the pass writes reaches delivery together once it ends (one message
+        # per person for the whole pass).
+        with notifications_held():
+            counts.update(sla_clocks_scan(now=now))
+            for name, step in _STEPS.items():
+                counts[name] = step(now)
     except Exception as exc:
         run.error = f"{type(exc).__name__}: {exc}"[:2000]
         run.finished_at = timezone.now()

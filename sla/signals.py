@@ -6,6 +6,8 @@ from django.dispatch import Signal
 # kwargs: tickets (a list of locked tickets, each with `response_breached_at` set). Sent once
 # per scan batch for the tickets whose first response the batch recorded as missed; each
 # ticket is in it once in its life. A batch, so handlers can keep their queries per batch.
+# Also columns (a list): the scan writes the batch's tickets after the handlers, with one
+# statement; a handler that changes ticket columns in memory names them here.
 responses_breached = Signal()
 # kwargs: ticket (locked), responded_at. Sent when the first public staff reply lands.
 first_response_recorded = Signal()

@@ -13,6 +13,7 @@ from typing import Any
 
 from django.db import connection, models
 from django.db.models import Case, Value, When
+from django.utils import timezone
 
 
 def _jsonable(field: models.Field) -> Callable[[Any], Any]:
@@ -68,6 +69,66 @@ def rows_insert(*, objs: Sequence[models.Model], ignore_conflicts: bool = False)
     )
     with connection.cursor() as cursor:
         cursor.execute(sql, [document])
+
+
+def values_insert(
+    *,
+    model: type[models.Model],
+    rows: Sequence[dict[str, Any]],
+    fan_out: str | None = None,
+    ignore_conflicts: bool = False,
+) -> None:
+    """Insert rows given as {attname: value} (the same keys in every row) with one statement,
+    without building model instances; left-out columns take their defaults (auto_now: now).
+    With `fan_out`, that key holds a list and each element makes a row of its own (one per
+    recipient of one context), expanded by PostgreSQL, so the rest is sent once."""
+    if not rows:
+        return
+    meta = model._meta
+    given = [meta.get_field(name) for name in rows[0]]
+    if connection.vendor != "postgresql":
+        objs = []
+        for row in rows:
+            for value in row[fan_out] if fan_out else [None]:
+                objs.append(model(**(dict(row, **{fan_out: value}) if fan_out else row)))
+        model._base_manager.bulk_create(objs, ignore_conflicts=ignore_conflicts)
+        return
+    quote = connection.ops.quote_name
+    now = timezone.now()
+    rest = [f for f in meta.concrete_fields if not f.primary_key and f not in given]
+    stamped = [getattr(f, "auto_now", False) or getattr(f, "auto_now_add", False) for f in rest]
+    defaults = [now if stamp else f.get_default() for f, stamp in zip(rest, stamped, strict=True)]
+    spread = [f for f in given if f.attname == fan_out]
+    plain = [f for f in given if f.attname != fan_out]
+    columns = ", ".join(f"{quote(f.column)} {f.cast_db_type(connection)}" for f in plain)
+    if spread:
+        columns += f", {quote(spread[0].column)} jsonb"
+    convert = [(f.attname, f.column, _jsonable(f)) for f in plain]
+    document = json.dumps(
+        [
+            {column: to_json(row[name]) for name, column, to_json in convert}
+            | ({spread[0].column: row[fan_out]} if spread else {})
+            for row in rows
+        ],
+        separators=(",", ":"),
+    )
+    selected = [f"v.{quote(f.column)}" for f in plain] + (["f.value"] if spread else [])
+    selected += [f"%s::{f.cast_db_type(connection)}" for f in rest]
+    targets = [quote(f.column) for f in [*plain, *spread, *rest]]
+    fan = (
+        f" CROSS JOIN LATERAL jsonb_array_elements_text(v.{quote(spread[0].column)}) AS f(value)"
+        if spread
+        else ""
+    )
+    # Only identifiers from the model's own metadata go into the text; values are parameters.
+    sql = (
+        f"INSERT INTO {quote(meta.db_table)} ({', '.join(targets)}) "  # noqa: S608
+        f"SELECT {', '.join(selected)} FROM json_to_recordset(%s) AS v({columns}){fan}"
+        + (" ON CONFLICT DO NOTHING" if ignore_conflicts else "")
+    )
+    params = [f.get_db_prep_save(v, connection) for f, v in zip(rest, defaults, strict=True)]
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [*params, document])
 
 
 def rows_update(

@@ -3,9 +3,9 @@
 A pass loops over batches until nothing is due:
 
 1. rows whose lease expired (a pass that died mid-send) go back to pending;
-2. one short transaction claims a batch of due rows (`skip_locked`, so passes on other
-   workers take other rows), extended with the other due rows of the same recipients for
-   the grouped events, and marks them `sending` with a lease token and expiry;
+2. one short transaction claims a batch of due rows (tickets/claims.py: `skip_locked`, and
+   the grouped events' rows a whole recipient at a time, so passes on other workers take
+   other rows and other people) and marks them `sending` with a lease token and expiry;
 3. with no transaction open, each message is rendered (rows written with a context only) and
    sent; email goes over one mail connection per batch; the pass stops sending before its
    lease runs out and hands back what it did not send;
@@ -19,26 +19,25 @@ workers share a burst and drain it.
 Grouping: a recipient with several due rows of the events in `GROUPED_EVENTS` gets one
 message listing them (at most NOTIFICATION_GROUP_MAX per message); a single row keeps its own
 message. Each row stays in the ledger, pointing at the row that carried the grouped message.
+A scan pass holds its rows back until it ends (`notifications_held`), so the grouping covers
+the whole pass, not whichever of its batches a worker happened to see first.
 """
 
 import logging
 import secrets
 import time
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
 
 from django.conf import settings
-from django.core.mail import EmailMultiAlternatives, get_connection
-from django.db import transaction
-from django.db.models import F
 from django.template.loader import render_to_string
 from django.utils import timezone
 
 from .bulk import rows_update
+from .claims import claim, leases_expire
 from .email_threading import email_threading_headers
+from .mailer import email_session
 from .models import Notification
 
 logger = logging.getLogger(__name__)
@@ -138,87 +137,21 @@ def notifications_deliver(
     is left; returns how many went out, failed for good, and wait for a retry."""
     now = now or timezone.now()
     counts = DeliveryCounts()
-    _leases_expire(now=now)
+    leases_expire(now=now)
     limit = settings.NOTIFICATION_BATCH_SIZE
     first = True
     while True:
         token = secrets.token_hex(16)
-        rows, base = _claim(now=now, token=token, limit=limit, only=only)
+        rows = claim(now=now, token=token, limit=limit, only=only, grouped_events=GROUPED_EVENTS)
         if not rows:
             break
-        if first and base >= limit:
+        if first and len(rows) >= limit:
             _helper_kick()
         first = False
         counts.add(_batch_deliver(rows=rows, now=now, token=token))
-        if only is not None or base < limit:
+        if only is not None or len(rows) < limit:
             break
     return counts
-
-
-def _leases_expire(*, now: datetime) -> None:
-    """Rows left `sending` by a pass that died go back to pending (or fail, when they used
-    every attempt)."""
-    # Leases are set from the wall clock (see `_claim`); the rows become due at `now`.
-    expired = Notification.objects.filter(
-        status=Status.SENDING, lease_expires_at__lte=max(now, timezone.now())
-    )
-    expired.filter(attempts__gte=settings.NOTIFICATION_MAX_ATTEMPTS).update(
-        status=Status.FAILED,
-        failed_at=now,
-        next_attempt_at=None,
-        lease_expires_at=None,
-        lease_token="",
-        last_error="Delivery was interrupted on every attempt.",
-    )
-    expired.update(
-        status=Status.PENDING, next_attempt_at=now, lease_expires_at=None, lease_token=""
-    )
-
-
-def _claim(
-    *, now: datetime, token: str, limit: int, only: int | None
-) -> tuple[list[Notification], int]:
-    """Claim a batch of due rows, plus the same recipients' other due rows of grouped events;
-    returns the rows and how many the batch itself had."""
-    due = Notification.objects.filter(status=Status.PENDING, next_attempt_at__lte=now)
-    if only is not None:
-        due = due.filter(pk=only)
-    with transaction.atomic():
-        # The ticket comes along for the emails' threading headers; only outbox rows are locked.
-        due = due.select_related("ticket").select_for_update(skip_locked=True, of=("self",))
-        rows = list(due.order_by("next_attempt_at")[:limit])
-        base = len(rows)
-        recipients = {
-            row.recipient
-            for row in rows
-            if row.channel == Notification.Channel.EMAIL and row.event in GROUPED_EVENTS
-        }
-        if recipients and only is None:
-            rows += list(
-                due.filter(
-                    channel=Notification.Channel.EMAIL,
-                    event__in=GROUPED_EVENTS,
-                    recipient__in=recipients,
-                )
-                .exclude(pk__in=[row.pk for row in rows])
-                .order_by("next_attempt_at")[: settings.NOTIFICATION_GROUP_MAX * len(recipients)]
-            )
-        if not rows:
-            return [], 0
-        # From the wall clock, not the pass's `now`: a long pass claims later batches later.
-        expires = timezone.now() + timedelta(seconds=settings.NOTIFICATION_LEASE_SECONDS)
-        Notification.objects.filter(pk__in=[row.pk for row in rows]).update(
-            status=Status.SENDING,
-            lease_token=token,
-            lease_expires_at=expires,
-            attempts=F("attempts") + 1,
-            last_attempt_at=now,
-        )
-    for row in rows:
-        row.status, row.lease_token, row.lease_expires_at = Status.SENDING, token, expires
-        row.attempts += 1
-        row.last_attempt_at = now
-    return rows, base
 
 
 def _messages(rows: list[Notification]) -> list[_Message]:
@@ -244,7 +177,7 @@ def _batch_deliver(*, rows: list[Notification], now: datetime, token: str) -> De
     stop_at = time.monotonic() + lease - min(30, lease / 5)
     messages = _messages(rows)
     unsent: list[Notification] = []
-    with _email_session() as email:
+    with email_session() as email:
         for message in messages:
             if time.monotonic() > stop_at:
                 unsent += message.rows
@@ -315,54 +248,6 @@ def _headers(rows: list[Notification]) -> dict[str, str]:
     """Threading headers (Reply-To naming the ticket, Message-ID) of a single ticket's email; a
     grouped message names no single ticket, so replies go to the support mailbox itself."""
     return email_threading_headers(rows[0]) if len(rows) == 1 else {}
-
-
-@contextmanager
-def _email_session() -> Iterator[Callable[..., None]]:
-    """A send function over one mail connection, opened on first use. If opening it fails,
-    the rest of the batch fails with the same error instead of waiting on the relay again."""
-    connection = get_connection()
-    state: dict[str, Any] = {"open": False, "error": None}
-
-    def send(recipient: str, subject: str, text: str, html: str, *, headers: dict) -> None:
-        if state["error"] is not None:
-            raise state["error"]
-        if not state["open"]:
-            try:
-                connection.open()
-            except Exception as exc:
-                state["error"] = exc
-                raise
-            state["open"] = True
-        message = EmailMultiAlternatives(
-            subject=subject,
-            body=text,
-            from_email=settings.DEFAULT_FROM_EMAIL,
-            to=[recipient],
-            headers=headers,
-            connection=connection,
-        )
-        if html:
-            message.attach_alternative(html, "text/html")
-        try:
-            message.send(fail_silently=False)
-        except Exception:
-            _close(connection)  # the next message opens a fresh connection
-            state["open"] = False
-            raise
-
-    try:
-        yield send
-    finally:
-        if state["open"]:
-            _close(connection)
-
-
-def _close(connection: Any) -> None:
-    try:
-        connection.close()
-    except Exception:  # closing a broken connection must not hide the outcome
-        logger.warning("Closing the mail connection failed", exc_info=True)
 
 
 def _outcomes_record(

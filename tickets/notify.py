@@ -14,11 +14,12 @@ a link. Never the description, comments or attachments (they may hold patient da
 
 from collections.abc import Callable
 from datetime import datetime
+from functools import lru_cache
 from typing import Any
 
 from django.conf import settings
 from django.template.loader import render_to_string
-from django.urls import reverse
+from django.urls import get_script_prefix, get_urlconf, reverse
 
 from .clockface import when_text, zone_named
 from .models import Comment, Impact, Kind, Notification, Status, Ticket, TicketEvent
@@ -75,9 +76,21 @@ def renderers_register() -> None:
         renderer_register(event, email_render_row, item=email_item_row)
 
 
+_PK_MARK = 918273645
+
+
+@lru_cache(maxsize=8)
+def _backoffice_path(urlconf: str | None, prefix: str) -> tuple[str, str]:
+    # Reversed once per URLconf: the scan links thousands of tickets in one pass.
+    path = reverse("admin:tickets_ticket_change", args=[_PK_MARK], urlconf=urlconf)
+    head, _, tail = path.partition(str(_PK_MARK))
+    return head, tail
+
+
 def backoffice_url(ticket: Ticket) -> str:
     """The ticket's page in the back office, as an absolute link for emails."""
-    return settings.PORTAL_BASE_URL + reverse("admin:tickets_ticket_change", args=[ticket.pk])
+    head, tail = _backoffice_path(get_urlconf() or settings.ROOT_URLCONF, get_script_prefix())
+    return f"{settings.PORTAL_BASE_URL}{head}{ticket.pk}{tail}"
 
 
 def unique_emails(emails: list[str]) -> list[str]:

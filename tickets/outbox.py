@@ -17,15 +17,19 @@ serves every channel with the same guarantees:
 """
 
 import logging
-from collections.abc import Iterable
-from datetime import datetime
+import secrets
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
+from datetime import datetime, timedelta
 
+from django.conf import settings
 from django.db import transaction
 from django.db.models import Case, F, Q, QuerySet, Value, When
 from django.utils import timezone
 
 from .broker import task_enqueue
-from .bulk import rows_insert
+from .bulk import rows_insert, values_insert
 from .delivery import (
     DeliveryCounts,
     notifications_deliver,
@@ -42,7 +46,9 @@ __all__ = [
     "notifications_deliver",
     "notifications_deliver_due",
     "notifications_enqueue",
+    "notifications_enqueue_many",
     "notifications_enqueue_rows",
+    "notifications_held",
     "notifications_requeue",
     "renderer_register",
     "retry_delay",
@@ -105,6 +111,65 @@ def notifications_enqueue_rows(*, rows: list[Notification]) -> None:
         row.next_attempt_at = row.next_attempt_at or now
     rows_insert(objs=rows, ignore_conflicts=True)
     _delivery_kick_on_commit()
+
+
+def notifications_enqueue_many(*, rows: list[dict]) -> None:
+    """Write one row per recipient for each {ticket_id, event, sequence, context, recipient:
+    [emails]} (one context per ticket and event, sent to the database once) with one
+    statement, in the caller's transaction; rows whose key exists already are skipped. The
+    scan and the escalation ladder use it, so their cost does not grow per recipient."""
+    rows = [row for row in rows if row["recipient"]]
+    if not rows:
+        return
+    now = timezone.now()
+    hold = _HOLD.get()
+    held = (
+        {
+            "status": Notification.Status.SENDING,
+            "lease_token": hold,
+            "lease_expires_at": now + timedelta(seconds=settings.NOTIFICATION_LEASE_SECONDS),
+        }
+        if hold
+        else {}
+    )
+    values_insert(
+        model=Notification,
+        rows=[
+            {"channel": Notification.Channel.EMAIL, **row, "next_attempt_at": now, **held}
+            for row in rows
+        ],
+        fan_out="recipient",
+        ignore_conflicts=True,
+    )
+    if not hold:
+        _delivery_kick_on_commit()
+
+
+_HOLD: ContextVar[str] = ContextVar("notifications_hold", default="")
+
+
+@contextmanager
+def notifications_held() -> Iterator[None]:
+    """Hold back the rows `notifications_enqueue_many` writes inside the block (a scan pass,
+    over several transactions) and hand them all to delivery at its end, in one statement
+    with one kick, so a person hears of everything the pass found in one message. Held rows
+    wait under a lease: if the process dies first, they are delivered once it expires."""
+    token = "hold" + secrets.token_hex(14)
+    reset = _HOLD.set(token)
+    try:
+        yield
+    finally:
+        _HOLD.reset(reset)
+        released = Notification.objects.filter(
+            status=Notification.Status.SENDING, lease_token=token
+        ).update(
+            status=Notification.Status.PENDING,
+            next_attempt_at=timezone.now(),
+            lease_token="",
+            lease_expires_at=None,
+        )
+        if released:
+            _delivery_kick_on_commit()
 
 
 def notifications_requeue(*, notifications: QuerySet[Notification]) -> int:

@@ -66,3 +66,40 @@ def test_a_single_escalation_keeps_its_own_message(site):
     row = Notification.objects.get(recipient=team.email)
     assert row.grouped_with is None
     assert row.subject == message.subject and row.body_text == message.body
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_contact_hears_of_every_ticket_one_scan_pass_found_in_one_message(site, settings):
+    # The pass works in batches of 50 and each batch commits (delivery runs inline after a
+    # commit here): the contact still gets one message for the whole pass, not one per batch.
+    from sla.scan import sla_scan_run
+
+    settings.SLA_SCAN_BATCH_SIZE = 50
+    team = EscalationContactFactory(at=2, site=site, email="team@stmarys.example")
+    tickets = [
+        overdue_ticket(impact="high", site=site, title=f"Interface {i} down") for i in range(120)
+    ]
+    for ticket in tickets:
+        ticket.sla_next_check_at = ticket.response_due_at
+        ticket.save(update_fields=["sla_next_check_at"])
+    mail.outbox.clear()
+    with time_machine.travel(T0 + HOUR, tick=False):
+        counts = sla_scan_run()
+    assert counts["breaches"] == 120
+
+    (message,) = [m for m in mail.outbox if m.to == [team.email]]
+    assert message.subject.startswith("120 tickets need your attention")
+    for ticket in tickets:
+        assert (
+            message.body.count(f"{ticket.reference} ") + message.body.count(f"{ticket.reference}\n")
+            >= 1
+        )
+    assert message.body.count("Escalation level 2") == 120
+    assert len(set(re.findall(r"/escalation/ack/([^/\s\"]+)/", message.body))) == 120
+    rows = Notification.objects.filter(recipient=team.email, event="escalated")
+    assert rows.count() == 120
+    assert {row.status for row in rows} == {"sent"}
+    assert len({row.grouped_with_id for row in rows}) == 1
+    # The staff queue (nobody is assigned) heard of the 120 breaches in one message too.
+    (queue,) = [m for m in mail.outbox if m.to == [settings.SUPPORT_QUEUE_EMAIL]]
+    assert queue.subject.startswith("120 tickets need your attention")

@@ -1,0 +1,107 @@
+"""How a delivery pass takes its share of the outbox: one short transaction per batch.
+
+Rows that are not grouped are claimed `limit` at a time, oldest first, with `skip_locked`.
+Rows of the grouped events are claimed a whole recipient at a time (up to
+NOTIFICATION_GROUP_MAX rows each), so what one pass of the scan owes a person goes out in one
+message: on PostgreSQL a pass takes a recipient only under a transaction-scoped advisory lock
+on the address, so two workers never split one person's rows; recipients are added until the
+batch holds `limit` rows, so N workers share a burst recipient by recipient. Every lookup
+walks the pending index from its oldest end and stops at a bound (`limit`, the group size):
+its cost does not depend on the backlog.
+"""
+
+from datetime import datetime, timedelta
+
+from django.conf import settings
+from django.db import connection, transaction
+from django.db.models import F, Q, QuerySet
+from django.utils import timezone
+
+from .models import Notification
+
+Status = Notification.Status
+
+
+def leases_expire(*, now: datetime) -> None:
+    """Rows left `sending` by a pass that died (or held by a scan pass that died) go back to
+    pending, or fail when they used every attempt."""
+    # Leases are set from the wall clock (see `claim`); the rows become due at `now`.
+    expired = Notification.objects.filter(
+        status=Status.SENDING, lease_expires_at__lte=max(now, timezone.now())
+    )
+    expired.filter(attempts__gte=settings.NOTIFICATION_MAX_ATTEMPTS).update(
+        status=Status.FAILED,
+        failed_at=now,
+        next_attempt_at=None,
+        lease_expires_at=None,
+        lease_token="",
+        last_error="Delivery was interrupted on every attempt.",
+    )
+    expired.update(
+        status=Status.PENDING, next_attempt_at=now, lease_expires_at=None, lease_token=""
+    )
+
+
+def _recipient_lock(recipient: str) -> bool:
+    """Take this recipient's grouped rows for this transaction, unless another pass has them."""
+    if connection.vendor != "postgresql":
+        return True  # SQLite: one writer at a time already
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT pg_try_advisory_xact_lock(hashtext('notification-group:' || lower(%s)))",
+            [recipient],
+        )
+        return bool(cursor.fetchone()[0])
+
+
+def _groups_claim(*, due: QuerySet, room: int, limit: int) -> list[Notification]:
+    """Whole recipients' due grouped rows, oldest recipient first, until `room` rows."""
+    sample = due.order_by("next_attempt_at", "pk").values_list("recipient", flat=True)[:limit]
+    rows: list[Notification] = []
+    for recipient in dict.fromkeys(sample):
+        if len(rows) >= room:
+            break
+        if not _recipient_lock(recipient):
+            continue
+        # No ticket comes along: a grouped message carries no ticket's threading headers.
+        rows += list(
+            due.filter(recipient=recipient)
+            .select_for_update(skip_locked=True, of=("self",))
+            .order_by("next_attempt_at", "pk")[: settings.NOTIFICATION_GROUP_MAX]
+        )
+    return rows
+
+
+def claim(
+    *, now: datetime, token: str, limit: int, only: int | None, grouped_events: set[str]
+) -> list[Notification]:
+    """Claim a batch of due rows (see the module's docstring) and mark them `sending` under
+    this pass's token and lease; returns them."""
+    due = Notification.objects.filter(status=Status.PENDING, next_attempt_at__lte=now)
+    grouped = Q(channel=Notification.Channel.EMAIL, event__in=grouped_events)
+    with transaction.atomic():
+        # The ticket comes along for the emails' threading headers; only outbox rows are locked.
+        locked = due.select_related("ticket").select_for_update(skip_locked=True, of=("self",))
+        if only is not None:
+            rows = list(locked.filter(pk=only))
+        else:
+            rows = list(locked.exclude(grouped).order_by("next_attempt_at", "pk")[:limit])
+            rows += _groups_claim(
+                due=due.filter(grouped), room=max(limit - len(rows), 1), limit=limit
+            )
+        if not rows:
+            return []
+        # From the wall clock, not the pass's `now`: a long pass claims later batches later.
+        expires = timezone.now() + timedelta(seconds=settings.NOTIFICATION_LEASE_SECONDS)
+        Notification.objects.filter(pk__in=[row.pk for row in rows]).update(
+            status=Status.SENDING,
+            lease_token=token,
+            lease_expires_at=expires,
+            attempts=F("attempts") + 1,
+            last_attempt_at=now,
+        )
+    for row in rows:
+        row.status, row.lease_token, row.lease_expires_at = Status.SENDING, token, expires
+        row.attempts += 1
+        row.last_attempt_at = now
+    return rows
