@@ -309,9 +309,9 @@ def _helper_kick() -> None:
     """Ask one more worker to join a burst (not in eager mode, where it would run inline)."""
     if _eager():
         return
-    from .outbox import _delivery_kick
+    from .broker import task_enqueue
 
-    _delivery_kick()
+    task_enqueue(name="tickets.tasks.notifications_deliver_pending")
 
 
 def _retry_schedule(delay: timedelta) -> None:

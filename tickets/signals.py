@@ -17,6 +17,9 @@ reply_posted = Signal()
 # kwargs: ticket, actor, before, after, change (the history row just written for the move:
 # its id is the move's sequence number, e.g. the status email's key in the ledger)
 status_changed = Signal()
+# kwargs: ticket, actor. A ticket linked to a major incident moves out of resolved or closed
+# (sent before status_changed, so the SLA's handlers see it on its own).
+ticket_reopened = Signal()
 # kwargs: ticket, actor, before, after
 impact_changed = Signal()
 # kwargs: ticket, actor, before, after (user ids or None)

@@ -62,9 +62,8 @@ def _status_set(*, ticket: Ticket, actor: Any, status: str, message: str = "") -
         message=message,
     )
     if before in (Status.RESOLVED, Status.CLOSED) and ticket.major_incident_id:
-        from ..major_incidents import major_incident_unlink_reopened  # it builds on these
-
-        major_incident_unlink_reopened(ticket=ticket, actor=actor)
+        # Major incidents build on these services: they leave the incident through a signal.
+        signals.ticket_reopened.send(sender=Ticket, ticket=ticket, actor=actor)
     signals.status_changed.send(
         sender=Ticket, ticket=ticket, actor=actor, before=before, after=status, change=change
     )
