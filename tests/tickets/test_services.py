@@ -147,6 +147,31 @@ def test_status_changes_are_kept_with_before_and_after(pm, agent, site):
     assert changes == [["new", "resolved"], ["resolved", "in_progress"]]
 
 
+def test_a_status_move_tells_its_listeners_the_history_row_that_keys_its_email(pm, agent, site):
+    from tickets import signals
+    from tickets.models import Notification
+
+    heard = []
+
+    def listener(sender, *, ticket, before, after, change, **kwargs):
+        heard.append((before, after, change))
+
+    signals.status_changed.connect(listener, dispatch_uid="test_status_change_row")
+    try:
+        ticket = file_incident(pm, site)
+        services.ticket_status_change(ticket=ticket, actor=agent, status=Status.RESOLVED)
+    finally:
+        signals.status_changed.disconnect(dispatch_uid="test_status_change_row")
+    ((before, after, change),) = heard
+    assert (before, after) == ("new", "resolved")
+    assert change == ticket.events.get(action="status_changed")
+    assert change.changes == {"status": ["new", "resolved"]}
+    # The site's "resolved" email is filed in the ledger under that move.
+    resolved = Notification.objects.filter(ticket=ticket, event="status_resolved")
+    assert resolved.exists()
+    assert set(resolved.values_list("sequence", flat=True)) == {change.pk}
+
+
 def test_client_may_resolve_but_not_close_or_park(pm, site):
     ticket = file_incident(pm, site)
     with pytest.raises(NotAllowed):
