@@ -21,6 +21,7 @@ from escalation.admin import EscalationRecordInline, escalation_preview_html
 from portal.backoffice.clock import ClockFaceMixin, clock_column, row_zone
 from portal.backoffice.formatting import sla_phrase
 from portal.backoffice.selectors import RUNNING_STATUSES, tickets_with_due
+from sla.admin import ticket_policy_version_html
 from sla.selectors import policy_for
 
 from . import services
@@ -414,6 +415,7 @@ class TicketAdmin(StaffWorkMixin, admin.ModelAdmin):
         "description_text",
         "created_at",
         "linked_major_incident",
+        "sla_policy_version",
     )
 
     class Media:
@@ -510,6 +512,10 @@ class TicketAdmin(StaffWorkMixin, admin.ModelAdmin):
         role = membership_role(user=obj.reporter, site=obj.site)
         role_label = Role(role).label if role else "not a member any more"
         return f"{person_name(obj.reporter)} ({role_label}, {obj.site.name}) · {obj.reporter.email}"
+
+    @admin.display(description="SLA policy")
+    def sla_policy_version(self, obj: Ticket):
+        return ticket_policy_version_html(ticket=obj)
 
     @admin.display(description="Description")
     def description_text(self, obj: Ticket):
