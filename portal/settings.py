@@ -94,6 +94,7 @@ INSTALLED_APPS = [
     "history",
     "sla",
     "escalation",
+    "satisfaction",
     "portal",
     "portal.api",
 ]
@@ -247,6 +248,8 @@ INSTALLED_APPS += ["inbound"]
 # ESCALATION
 # How long the acknowledgement link in an escalation email works.
 ESCALATION_ACK_MAX_AGE_HOURS = env.int("ESCALATION_ACK_MAX_AGE_HOURS", default=72)
+# How long the good/bad rating links in a "resolved" email work.
+RATING_LINK_MAX_AGE_DAYS = env.int("RATING_LINK_MAX_AGE_DAYS", default=30)
 
 # PORTAL WEB (the client portal: sign-in, sessions, login throttling)
 INSTALLED_APPS += ["axes"]

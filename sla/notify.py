@@ -13,6 +13,7 @@ from django.conf import settings
 from django.template.loader import render_to_string
 from django.urls import reverse
 
+from satisfaction.links import rating_links
 from tickets.clockface import when_text, zone_named
 from tickets.models import Impact, Kind, Notification, Status, Ticket
 from tickets.outbox import notifications_enqueue, notifications_enqueue_rows, renderer_register
@@ -178,6 +179,38 @@ def notify(
         sequence=sequence,
         channel=Notification.Channel.EMAIL,
     )
+
+
+# Client satisfaction: the reporter's "resolved" email carries the one-click rating links.
+def notify_resolved(
+    *,
+    ticket: Ticket,
+    event: str,
+    recipients: list[str],
+    sequence: int = 0,
+    policy: SLAPolicy | None = None,
+) -> None:
+    """The "resolved" email: the reporter's copy carries the signed good/bad rating links of
+    this resolution (`sequence` is its history entry); the site's other contacts get it
+    without them."""
+    reporter = ticket.reporter.email if ticket.reporter.is_active else ""
+    rated = [r for r in recipients if reporter and r.lower() == reporter.lower()]
+    others = [r for r in recipients if r not in rated]
+    if rated and sequence:
+        links = rating_links(
+            ticket_id=ticket.pk, user_id=ticket.reporter_id, resolution_id=sequence
+        )
+        notify(
+            ticket=ticket,
+            event=event,
+            recipients=rated,
+            sequence=sequence,
+            policy=policy,
+            rating=links,
+        )
+    else:
+        others = recipients
+    notify(ticket=ticket, event=event, recipients=others, sequence=sequence, policy=policy)
 
 
 def notification_rows(

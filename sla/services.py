@@ -373,7 +373,8 @@ def sla_status_apply(*, ticket: Ticket, before: str, after: str) -> Ticket:
             .values_list("id", flat=True)
             .first()
         )
-        notify.notify(
+        send = notify.notify_resolved if after == Status.RESOLVED else notify.notify
+        send(
             ticket=ticket,
             event=event[after],
             recipients=notify.client_recipients(ticket),

@@ -21,6 +21,7 @@ from escalation.admin import EscalationRecordInline, escalation_preview_html
 from portal.backoffice.clock import ClockFaceMixin, clock_column, row_zone
 from portal.backoffice.formatting import sla_phrase
 from portal.backoffice.selectors import RUNNING_STATUSES, tickets_with_due
+from satisfaction.admin import ticket_ratings_html
 from sla.admin import ticket_policy_version_html
 from sla.selectors import policy_for
 
@@ -416,6 +417,7 @@ class TicketAdmin(StaffWorkMixin, admin.ModelAdmin):
         "created_at",
         "linked_major_incident",
         "sla_policy_version",
+        "client_rating",
     )
 
     class Media:
@@ -516,6 +518,10 @@ class TicketAdmin(StaffWorkMixin, admin.ModelAdmin):
     @admin.display(description="SLA policy")
     def sla_policy_version(self, obj: Ticket):
         return ticket_policy_version_html(ticket=obj)
+
+    @admin.display(description="Client rating")
+    def client_rating(self, obj: Ticket):
+        return ticket_ratings_html(ticket=obj)
 
     @admin.display(description="Description")
     def description_text(self, obj: Ticket):

@@ -1,7 +1,7 @@
 from django.contrib.auth import views as auth_views
 from django.urls import path, reverse_lazy
 
-from . import escalation_views, jira_views, two_factor_views, views
+from . import escalation_views, jira_views, ratings, two_factor_views, views
 
 urlpatterns = [
     path("", views.dashboard, name="dashboard"),
@@ -15,6 +15,8 @@ urlpatterns = [
     path("jira/<str:key>/", jira_views.jira_redirect, name="jira-redirect"),
     path("support/", escalation_views.support, name="support"),
     path("escalation/ack/<str:token>/", escalation_views.escalation_ack, name="escalation-ack"),
+    path("ratings/<str:token>/", ratings.rating, name="rating"),
+    path("ratings/<str:token>/comment/", ratings.rating_comment_post, name="rating-comment"),
     path("tickets/<str:reference>/reply/", views.ticket_reply, name="ticket-reply"),
     path("tickets/<str:reference>/status/", views.ticket_status, name="ticket-status"),
     path(

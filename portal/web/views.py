@@ -29,6 +29,7 @@ from escalation.models import EscalationLevel
 from escalation.selectors import escalation_history, escalation_panel
 from portal.backoffice.selectors import tickets_with_due
 from portal.downloads import attachment_response
+from satisfaction.selectors import ratings_of
 from sla.models import SLAPolicy
 from sla.selectors import policy_for
 from tickets import services
@@ -318,6 +319,7 @@ def _ticket_page(
         ),
         "escalation": escalation_panel(ticket=ticket, user=user),
         "escalations": list(escalation_history(ticket=ticket)),
+        "ratings": ratings_of(ticket=ticket),
         "reply_form": reply_form or ReplyForm(),
         "max_mb": settings.ATTACHMENT_MAX_BYTES // (1024 * 1024),
     }
