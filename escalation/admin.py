@@ -10,6 +10,7 @@ from django.template.loader import render_to_string
 from django.utils.html import format_html, format_html_join
 from django.utils.safestring import SafeString
 
+from history.admin import VersionHistoryMixin
 from portal.backoffice.clock import ClockFaceMixin, clock_column, row_zone
 from tickets.clockface import when_text
 from tickets.models import ClientSite
@@ -117,7 +118,7 @@ class EscalationLevelAdmin(admin.ModelAdmin):
 
 
 @admin.register(EscalationContact)
-class EscalationContactAdmin(admin.ModelAdmin):
+class EscalationContactAdmin(VersionHistoryMixin, admin.ModelAdmin):
     list_display = ["name", "role", "email", "phone", "level", "site_or_all", "is_active"]
     list_filter = ["level", "site", "is_active"]
     list_select_related = ["level", "site"]

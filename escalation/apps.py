@@ -6,12 +6,16 @@ class EscalationConfig(AppConfig):
     verbose_name = "Escalation"
 
     def ready(self) -> None:
+        from history.registry import track
         from sla import scan, signals
         from tickets import signals as ticket_signals
         from tickets.models import Notification
         from tickets.outbox import renderer_register
 
         from . import handlers, services
+        from .models import EscalationContact
+
+        track(EscalationContact)
 
         signals.responses_breached.connect(
             handlers.on_responses_breached, dispatch_uid="escalation.responses_breached"

@@ -86,7 +86,16 @@ THIRD_PARTY_APPS = [
     "django_otp.plugins.otp_totp",
     "django_otp.plugins.otp_static",
 ]
-LOCAL_APPS = ["tickets", "sla", "escalation", "portal", "portal.api", "inbound"]
+LOCAL_APPS = [
+    "tickets",
+    "history",
+    "sla",
+    "escalation",
+    "satisfaction",
+    "portal",
+    "portal.api",
+    "inbound",
+]
 INSTALLED_APPS = DJANGO_APPS + THIRD_PARTY_APPS + LOCAL_APPS
 
 MIDDLEWARE = [
@@ -99,6 +108,7 @@ MIDDLEWARE = [
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django_otp.middleware.OTPMiddleware",
+    "history.middleware.HistoryActorMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "portal.backoffice.middleware.StaffTimezoneMiddleware",
@@ -269,6 +279,8 @@ INBOUND_IMAP_TIMEOUT_SECONDS = env.int("INBOUND_IMAP_TIMEOUT_SECONDS", default=3
 # ESCALATION
 # How long the acknowledgement link in an escalation email works.
 ESCALATION_ACK_MAX_AGE_HOURS = env.int("ESCALATION_ACK_MAX_AGE_HOURS", default=72)
+# How long the good/bad rating links in a "resolved" email work.
+RATING_LINK_MAX_AGE_DAYS = env.int("RATING_LINK_MAX_AGE_DAYS", default=30)
 
 # NOTIFICATIONS (the outbox) AND THE SLA SCAN
 # The outbox: a failed delivery is retried after BASE, 2*BASE, 4*BASE... seconds (at most

@@ -8,12 +8,17 @@ from typing import Any
 from django import forms
 from django.contrib import admin
 from django.http import HttpRequest
-from django.utils.html import format_html_join
+from django.utils import timezone
+from django.utils.html import format_html, format_html_join
+from django.utils.safestring import SafeString
 
+from history.admin import VersionHistoryMixin, version_url
 from portal.backoffice.clock import ClockFaceMixin, clock_column
+from tickets.clockface import when_text
 from tickets.selectors import is_staff
 
 from .models import BusinessCalendar, Holiday, ScanRun, SLAPolicy, WorkingPeriod
+from .policy_runs import policy_run_words, policy_runs_of
 from .services import sla_calendar_changed, sla_policy_changed
 
 
@@ -89,7 +94,7 @@ class SLAPolicyForm(forms.ModelForm):
 
 
 @admin.register(SLAPolicy)
-class SLAPolicyAdmin(StaffMayReadMixin, admin.ModelAdmin):
+class SLAPolicyAdmin(VersionHistoryMixin, StaffMayReadMixin, admin.ModelAdmin):
     form = SLAPolicyForm
     list_display = (
         "__str__",
@@ -131,7 +136,7 @@ class HolidayInline(admin.TabularInline):
 
 
 @admin.register(BusinessCalendar)
-class BusinessCalendarAdmin(StaffMayReadMixin, admin.ModelAdmin):
+class BusinessCalendarAdmin(VersionHistoryMixin, StaffMayReadMixin, admin.ModelAdmin):
     list_display = ("name", "timezone", "working_week")
     search_fields = ("name",)
     inlines = (WorkingPeriodInline, HolidayInline)
@@ -179,3 +184,30 @@ class ScanRunAdmin(ClockFaceMixin, StaffMayReadMixin, admin.ModelAdmin):
     @admin.display(description="Error", boolean=True)
     def has_error(self, obj: ScanRun) -> bool:
         return bool(obj.error)
+
+
+def ticket_policy_version_html(*, ticket: Any) -> SafeString | str:
+    """For the ticket's back-office page: the policy version it runs on now and since when,
+    linked to that version, with the versions it ran on before."""
+    runs = policy_runs_of(ticket=ticket)
+    if not runs:
+        return "Not recorded (the ticket's clocks started before policy versions were kept)."
+    zone = timezone.get_current_timezone()
+
+    def line(run) -> SafeString:
+        words = policy_run_words(run)
+        since = when_text(run.since, zone)
+        if run.policy_version is None:
+            return format_html("{}, since {}", words, since)
+        return format_html(
+            '<a href="{}">{}</a>, since {}', version_url(run.policy_version), words, since
+        )
+
+    current, *earlier = runs
+    if not earlier:
+        return line(current)
+    return format_html(
+        "{}<br><small>Before: {}</small>",
+        line(current),
+        format_html_join("; ", "{}", ((line(run),) for run in earlier)),
+    )

@@ -6,10 +6,14 @@ class SlaConfig(AppConfig):
     verbose_name = "SLA"
 
     def ready(self) -> None:
+        from history.registry import track
         from tickets import signals
 
         from . import handlers, notify
+        from .models import BusinessCalendar, Holiday, SLAPolicy, WorkingPeriod
 
+        track(SLAPolicy)
+        track(BusinessCalendar, children={WorkingPeriod: "calendar", Holiday: "calendar"})
         notify.emails_register()
         signals.ticket_filed.connect(handlers.on_ticket_filed, dispatch_uid="sla_ticket_filed")
         signals.reply_posting.connect(handlers.on_reply_posting, dispatch_uid="sla_reply_posting")

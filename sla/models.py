@@ -157,3 +157,32 @@ class ScanRun(models.Model):
 
     def __str__(self) -> str:
         return f"Scan at {self.started_at:%Y-%m-%d %H:%M:%S}"
+
+
+class TicketPolicyRun(models.Model):
+    """Which version of its SLA policy (and of the policy's calendar) a ticket ran on, from
+    when: written when its clocks start and each time a policy, calendar or impact change
+    re-targets it. The latest row is the one in force."""
+
+    ticket = models.ForeignKey(
+        "tickets.Ticket", on_delete=models.CASCADE, related_name="sla_policy_runs"
+    )
+    policy = models.ForeignKey(
+        SLAPolicy, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    policy_version = models.ForeignKey(
+        "history.Version", on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    calendar_version = models.ForeignKey(
+        "history.Version", on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    since = models.DateTimeField()
+    reason = models.CharField(max_length=200, blank=True)
+
+    class Meta:
+        ordering = ["-since", "-id"]
+        indexes = [models.Index(fields=["ticket", "-since"], name="policy_run_ticket_since")]
+
+    def __str__(self) -> str:
+        version = f"version {self.policy_version.number}" if self.policy_version else "no policy"
+        return f"{self.ticket_id}: {version} since {self.since:%Y-%m-%d %H:%M}"

@@ -30,6 +30,7 @@ from tickets.services import ticket_history_record
 from .clocks import WorkingTime, deadline_seconds, working_seconds
 from .columns import ticket_columns_write
 from .models import BusinessCalendar, SLAPolicy
+from .policy_runs import policy_run_record
 from .selectors import policies_for, policy_for
 from .signals import first_response_recorded, first_responses_recorded
 
@@ -196,6 +197,7 @@ def sla_clocks_start(*, ticket: Ticket) -> Ticket:
     ticket.last_client_update_at = None
     _targets_apply(ticket, policy=policy, now=now, clamp=False)
     _finish(ticket, now=now)
+    policy_run_record(ticket=ticket, policy=policy, since=now, reason="Clocks started.")
     return ticket
 
 
@@ -336,6 +338,7 @@ def sla_clocks_retarget(
     _targets_apply(ticket, policy=policy, now=now, clamp=True)
     _finish(ticket, now=now)
     _record_retarget(ticket, before, message=message or "SLA targets re-applied.")
+    policy_run_record(ticket=ticket, policy=policy, since=now, reason=message or "Re-targeted.")
     return ticket
 
 

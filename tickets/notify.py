@@ -60,6 +60,17 @@ def commitment_words(ticket: Ticket, terms: Any = None) -> str:
     return _COMMITMENT[0](ticket, terms) if _COMMITMENT else ""
 
 
+# Extra context for the reporter's own copy of a status email (the satisfaction app's rating
+# links on "resolved"): `source(ticket, event, sequence)` returns it, or None for none.
+ReporterExtras = Callable[[Ticket, str, int], dict[str, Any] | None]
+_REPORTER_EXTRAS: list[ReporterExtras] = []
+
+
+def reporter_extras_register(source: ReporterExtras) -> None:
+    """Add context to the reporter's copy of status emails (satisfaction registers it)."""
+    _REPORTER_EXTRAS[:] = [source]
+
+
 def email_register(event: str, *, subject: str, staff: bool = False) -> None:
     """Declare an event's email: its subject (a format string over `email_context`'s keys)
     and whether it goes to staff (its link opens the back office). Its rows render with the
@@ -354,14 +365,23 @@ def status_notify(*, ticket: Ticket, change: TicketEvent) -> None:
     """Tell the site a ticket waits on them or is resolved, once per status change (the
     history row `change` is the email's key in the ledger)."""
     after = change.changes["status"][1]
-    if after in STATUS_EVENTS:
-        notify(
-            ticket=ticket,
-            event=STATUS_EVENTS[after],
-            recipients=client_recipients(ticket),
-            sequence=change.pk,
-            commitment=commitment_words(ticket),
-        )
+    if after not in STATUS_EVENTS:
+        return
+    event = STATUS_EVENTS[after]
+    recipients = client_recipients(ticket)
+    common: dict[str, Any] = {
+        "ticket": ticket,
+        "event": event,
+        "sequence": change.pk,
+        "commitment": commitment_words(ticket),
+    }
+    extra = _REPORTER_EXTRAS[0](ticket, event, change.pk) if _REPORTER_EXTRAS else None
+    reporter = ticket.reporter.email.lower() if ticket.reporter.is_active else ""
+    own = [r for r in recipients if reporter and r.lower() == reporter]
+    if extra and own:
+        notify(recipients=own, **common, **extra)
+        recipients = [r for r in recipients if r not in own]
+    notify(recipients=recipients, **common)
 
 
 def major_incident_update_notify(*, tickets: list[Ticket], broadcast_id: int, headline: str) -> int:

@@ -2,6 +2,8 @@ from django import forms
 from django.contrib import admin, messages
 from django.utils import timezone
 
+from history.admin import VersionHistoryMixin
+
 from .models import WEBHOOK_EVENTS, ApiToken, WebhookDelivery, WebhookEndpoint
 from .services import api_token_issue, api_token_revoke, webhook_deliveries_resend
 
@@ -13,7 +15,7 @@ class ApiTokenAddForm(forms.ModelForm):
 
 
 @admin.register(ApiToken)
-class ApiTokenAdmin(admin.ModelAdmin):
+class ApiTokenAdmin(VersionHistoryMixin, admin.ModelAdmin):
     list_display = ["name", "user", "prefix", "created_at", "last_used_at", "revoked_at"]
     list_filter = [("revoked_at", admin.EmptyFieldListFilter)]
     search_fields = ["name", "user__username", "prefix"]
@@ -30,16 +32,26 @@ class ApiTokenAdmin(admin.ModelAdmin):
     def get_fields(self, request, obj=None):
         if obj is None:
             return ["user", "name"]
-        return ["user", "name", "prefix", "created_at", "last_used_at", "revoked_at"]
+        return [
+            "user",
+            "name",
+            "prefix",
+            "created_at",
+            "last_used_at",
+            "revoked_at",
+            "configuration_history",
+        ]
 
     def get_readonly_fields(self, request, obj=None):
-        return ["user", *self.readonly_fields] if obj else []
+        return ["user", *super().get_readonly_fields(request, obj)] if obj else []
 
     def save_model(self, request, obj, form, change):
         if change:
             obj.save(update_fields=["name"])
             return
-        row, token = api_token_issue(user=form.cleaned_data["user"], name=obj.name)
+        row, token = api_token_issue(
+            user=form.cleaned_data["user"], name=obj.name, actor=request.user
+        )
         obj.pk = row.pk
         obj.__dict__.update({k: v for k, v in row.__dict__.items() if not k.startswith("_")})
         messages.warning(
@@ -52,7 +64,7 @@ class ApiTokenAdmin(admin.ModelAdmin):
     def revoke(self, request, queryset):
         count = 0
         for token in queryset.filter(revoked_at__isnull=True):
-            api_token_revoke(token=token)
+            api_token_revoke(token=token, actor=request.user)
             count += 1
         self.message_user(request, f"Revoked {count} token(s).")
 
@@ -75,7 +87,7 @@ class WebhookEndpointForm(forms.ModelForm):
 
 
 @admin.register(WebhookEndpoint)
-class WebhookEndpointAdmin(admin.ModelAdmin):
+class WebhookEndpointAdmin(VersionHistoryMixin, admin.ModelAdmin):
     form = WebhookEndpointForm
     list_display = ["url", "site", "is_active", "event_list", "created_at"]
     list_filter = ["is_active", "site"]

@@ -3,6 +3,7 @@
 import hashlib
 import secrets
 from collections.abc import Iterable
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -10,6 +11,7 @@ from typing import Any
 from django.db import IntegrityError, OperationalError, transaction
 from django.utils import timezone
 
+from history.context import history_actor
 from tickets.models import Notification
 from tickets.outbox import notifications_requeue
 
@@ -27,24 +29,35 @@ def token_hash(token: str) -> str:
 
 
 @transaction.atomic
-def api_token_issue(*, user: Any, name: str = "") -> tuple[ApiToken, str]:
-    """Create a token for the user; returns the row and the token, which is never stored."""
+def api_token_issue(
+    *, user: Any, name: str = "", actor: Any = None, actor_label: str = ""
+) -> tuple[ApiToken, str]:
+    """Create a token for the user; returns the row and the token, which is never stored.
+    The configuration history records `actor` (or `actor_label`, e.g. the command) as issuer;
+    without either, the request's user."""
     token = TOKEN_PREFIX + secrets.token_urlsafe(32)
-    row = ApiToken.objects.create(
-        user=user,
-        name=(name or "API token").strip()[:100],
-        prefix=token[:12],
-        key_hash=token_hash(token),
-    )
+    with _as(actor, actor_label):
+        row = ApiToken.objects.create(
+            user=user,
+            name=(name or "API token").strip()[:100],
+            prefix=token[:12],
+            key_hash=token_hash(token),
+        )
     return row, token
 
 
-def api_token_revoke(*, token: ApiToken) -> ApiToken:
-    """Stop a token from working, keeping it on record."""
+@transaction.atomic
+def api_token_revoke(*, token: ApiToken, actor: Any = None) -> ApiToken:
+    """Stop a token from working, keeping it on record (and who revoked it, in the history)."""
     if token.revoked_at is None:
         token.revoked_at = timezone.now()
-        token.save(update_fields=["revoked_at"])
+        with _as(actor, ""):
+            token.save(update_fields=["revoked_at"])
     return token
+
+
+def _as(actor: Any, label: str) -> AbstractContextManager:
+    return history_actor(actor, label=label) if actor is not None or label else nullcontext()
 
 
 def api_token_used(*, token: ApiToken, now: datetime | None = None) -> None:

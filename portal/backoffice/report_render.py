@@ -94,4 +94,15 @@ def report_csv(report: SLAReport, *, slug: str, month: str) -> HttpResponse:
     writer.writerow(["section", "highest_level", "tickets"])
     for level, count in report.escalations.items():
         writer.writerow(["escalations", level, count])
+    writer.writerow([])
+    writer.writerow(["section", "good", "bad", "good_percent"])
+    good_percent = report.ratings.good_percent
+    writer.writerow(
+        [
+            "ratings",
+            report.ratings.good,
+            report.ratings.bad,
+            "" if good_percent is None else good_percent,
+        ]
+    )
     return response

@@ -27,6 +27,7 @@ from django.db.models import (
 )
 from django.db.models.functions import Cast, Coalesce, Concat, Least
 
+from satisfaction.selectors import RatingSummary, ratings_month
 from sla.models import ScanRun
 from sla.selectors import scan_last
 from tickets.models import ClientSite, Comment, Impact, Kind, Notification, SLAState, Status, Ticket
@@ -169,6 +170,7 @@ class SLAReport:
     human_updates: dict[str, int] = field(default_factory=dict)  # impact -> count
     automated_updates: dict[str, int] = field(default_factory=dict)
     escalations: dict[int, int] = field(default_factory=dict)  # highest level -> tickets
+    ratings: RatingSummary = field(default_factory=lambda: RatingSummary(good=0, bad=0))
 
     @property
     def human_total(self) -> int:
@@ -338,4 +340,5 @@ def sla_report_get(
         human_updates=human,
         automated_updates=automated,
         escalations={level: escalations.get(level, 0) for level in range(1, 5)},
+        ratings=ratings_month(tickets=tickets, site=site, start=start, end=end),
     )

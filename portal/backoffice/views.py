@@ -1,6 +1,7 @@
 """Staff-only pages linked from the admin: the dashboard and the monthly SLA report.
 Thin: parse input, call a selector, render."""
 
+from datetime import timedelta
 from urllib.parse import urlencode
 
 from django.contrib import admin, messages
@@ -9,6 +10,7 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
 
+from satisfaction.selectors import ratings_recent, ratings_summary, ratings_visible
 from tickets.errors import DomainError
 from tickets.models import SLAState
 from tickets.selectors import sites_visible_to, tickets_visible_to, user_timezone
@@ -19,6 +21,7 @@ from .forms import PreferencesForm, ReportForm, current_month
 from .report_render import report_charts, report_csv
 from .selectors import dashboard_get, sla_report_get
 
+RATINGS_WINDOW = timedelta(days=30)  # the dashboard's "share good" covers this long
 IMPACT_COLUMNS = [("high", "High"), ("medium", "Medium"), ("low", "Low"), ("", "No impact")]
 
 
@@ -48,6 +51,8 @@ def dashboard(request: HttpRequest) -> HttpResponse:
         for t in data.next_to_breach
     ]
     scan_age = duration_short(now - data.scan.started_at) if data.scan else None
+    visible = tickets_visible_to(request.user)
+    rated_recently = ratings_visible(tickets=visible).filter(rated_at__gte=now - RATINGS_WINDOW)
     context = {
         **admin.site.each_context(request),
         "title": "Staff dashboard",
@@ -56,6 +61,9 @@ def dashboard(request: HttpRequest) -> HttpResponse:
         "impact_columns": IMPACT_COLUMNS,
         "upcoming": upcoming,
         "scan_age": scan_age,
+        "ratings": ratings_recent(tickets=visible),
+        "ratings_summary": ratings_summary(ratings=rated_recently),
+        "ratings_window_days": RATINGS_WINDOW.days,
     }
     return render(request, "backoffice/dashboard.html", context)
 

@@ -17,6 +17,7 @@ from django.views.decorators.http import require_POST
 from escalation.models import EscalationLevel
 from escalation.selectors import escalation_history, escalation_panel
 from portal.downloads import attachment_response
+from satisfaction.selectors import ratings_of
 from sla.selectors import policy_for
 from tickets import services
 from tickets.errors import DomainError, NotAllowed
@@ -78,6 +79,7 @@ def _ticket_page(
         ),
         "escalation": escalation_panel(ticket=ticket, user=user),
         "escalations": list(escalation_history(ticket=ticket)),
+        "ratings": ratings_of(ticket=ticket),
         "reply_form": reply_form or ReplyForm(),
         "max_mb": settings.ATTACHMENT_MAX_BYTES // (1024 * 1024),
     }

@@ -6,6 +6,7 @@ from . import (
     escalation_views,
     jira_views,
     member_views,
+    ratings,
     ticket_views,
     two_factor_views,
     views,
@@ -23,6 +24,8 @@ urlpatterns = [
     path("jira/<str:key>/", jira_views.jira_redirect, name="jira-redirect"),
     path("support/", escalation_views.support, name="support"),
     path("escalation/ack/<str:token>/", escalation_views.escalation_ack, name="escalation-ack"),
+    path("ratings/<str:token>/", ratings.rating, name="rating"),
+    path("ratings/<str:token>/comment/", ratings.rating_comment_post, name="rating-comment"),
     path("tickets/<str:reference>/reply/", ticket_views.ticket_reply, name="ticket-reply"),
     path("tickets/<str:reference>/status/", ticket_views.ticket_status, name="ticket-status"),
     path(

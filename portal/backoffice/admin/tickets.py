@@ -14,6 +14,8 @@ from django.utils.html import format_html
 from escalation.admin import EscalationRecordInline
 from portal.backoffice.formatting import sla_phrase
 from portal.backoffice.selectors import tickets_with_due
+from satisfaction.admin import ticket_ratings_html
+from sla.admin import ticket_policy_version_html
 from sla.selectors import policy_for
 from tickets.clockface import when_text, zone_named
 from tickets.models import ClientSite, Kind, Role, Ticket
@@ -80,6 +82,8 @@ class TicketAdmin(TicketActionsMixin, ServiceAdminMixin, StaffWorkMixin, admin.M
         "description_text",
         "created_at",
         "linked_major_incident",
+        "sla_policy_version",
+        "client_rating",
     )
 
     class Media:
@@ -176,6 +180,14 @@ class TicketAdmin(TicketActionsMixin, ServiceAdminMixin, StaffWorkMixin, admin.M
         role = membership_role(user=obj.reporter, site=obj.site)
         role_label = Role(role).label if role else "not a member any more"
         return f"{person_name(obj.reporter)} ({role_label}, {obj.site.name}) · {obj.reporter.email}"
+
+    @admin.display(description="SLA policy")
+    def sla_policy_version(self, obj: Ticket):
+        return ticket_policy_version_html(ticket=obj)
+
+    @admin.display(description="Client rating")
+    def client_rating(self, obj: Ticket):
+        return ticket_ratings_html(ticket=obj)
 
     @admin.display(description="Description")
     def description_text(self, obj: Ticket):

@@ -17,7 +17,7 @@ class Command(BaseCommand):
             raise CommandError(f"No user is named {username!r}.")
         if not user.is_active:
             raise CommandError(f"{username} is not active.")
-        row, token = api_token_issue(user=user, name=name)
+        row, token = api_token_issue(user=user, name=name, actor_label="manage.py issue_api_token")
         self.stderr.write(
             f"Token {row.name!r} for {username}. Copy it now; it will not be shown again:"
         )

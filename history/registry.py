@@ -1,0 +1,62 @@
+"""Which models are versioned, and how: each owning app calls `track` in its `ready()`.
+
+Saving a tracked row (or a child row such as a calendar's working period) writes a version of
+the tracked row from Django's `pre_save`/`post_save`/`post_delete`, so every path that saves it
+(admin, services, commands, the shell) is recorded without each having to remember to."""
+
+from dataclasses import dataclass, field
+
+from django.db import models
+from django.db.models.signals import post_delete, post_save, pre_save
+
+
+@dataclass(frozen=True)
+class Tracked:
+    model: type[models.Model]
+    # Fields never kept, e.g. bookkeeping that changes without anyone changing the row.
+    exclude: tuple[str, ...] = ()
+    # Fields whose value must never be stored: a version says only that they changed.
+    secret: tuple[str, ...] = ()
+    # Related names of child rows kept inside the parent's snapshot (a calendar's periods).
+    children: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Child:
+    model: type[models.Model]
+    parent_field: str
+    exclude: tuple[str, ...] = field(default=())
+
+
+TRACKED: dict[type[models.Model], Tracked] = {}
+CHILDREN: dict[type[models.Model], Child] = {}
+
+
+def track(
+    model: type[models.Model],
+    *,
+    exclude: tuple[str, ...] = (),
+    secret: tuple[str, ...] = (),
+    children: dict[type[models.Model], str] | None = None,
+) -> None:
+    """Keep versions of `model`. `children` maps a child model to its foreign key to `model`
+    (the child's rows are part of the parent's snapshot and a change to them is a change of
+    the parent)."""
+    from . import handlers
+
+    children = children or {}
+    related = tuple(
+        child._meta.get_field(fk).remote_field.related_name or f"{child._meta.model_name}_set"
+        for child, fk in children.items()
+    )
+    TRACKED[model] = Tracked(model=model, exclude=exclude, secret=secret, children=related)
+    uid = f"history_{model._meta.label_lower}"
+    pre_save.connect(handlers.on_pre_save, sender=model, dispatch_uid=f"{uid}_pre")
+    post_save.connect(handlers.on_post_save, sender=model, dispatch_uid=f"{uid}_post")
+    post_delete.connect(handlers.on_post_delete, sender=model, dispatch_uid=f"{uid}_delete")
+    for child, fk in children.items():
+        CHILDREN[child] = Child(model=child, parent_field=fk, exclude=("id", fk))
+        cuid = f"history_{child._meta.label_lower}"
+        pre_save.connect(handlers.on_child_pre_save, sender=child, dispatch_uid=f"{cuid}_pre")
+        post_save.connect(handlers.on_child_changed, sender=child, dispatch_uid=f"{cuid}_post")
+        post_delete.connect(handlers.on_child_changed, sender=child, dispatch_uid=f"{cuid}_del")
