@@ -242,6 +242,15 @@ INBOUND_FETCH_BATCH_SIZE = env.int("INBOUND_FETCH_BATCH_SIZE", default=100)
 INBOUND_IMAP_TIMEOUT_SECONDS = env.int("INBOUND_IMAP_TIMEOUT_SECONDS", default=30)
 INSTALLED_APPS += ["inbound"]
 
+# EVIDENCE (tamper-evident SLA chains, who looked, the monthly evidence pack)
+INSTALLED_APPS += ["evidence"]
+# How long evidence is kept after a ticket is done; the purge command removes nothing unless
+# asked (`purge_evidence --confirm`). Seven years by default.
+EVIDENCE_RETENTION_DAYS = env.int("EVIDENCE_RETENTION_DAYS", default=7 * 365 + 2)
+# How often beat seals new facts into the chains (they are also sealed after every scan and
+# delivery pass).
+EVIDENCE_SEAL_INTERVAL_SECONDS = env.int("EVIDENCE_SEAL_INTERVAL_SECONDS", default=300)
+
 # ESCALATION
 # How long the acknowledgement link in an escalation email works.
 ESCALATION_ACK_MAX_AGE_HOURS = env.int("ESCALATION_ACK_MAX_AGE_HOURS", default=72)
@@ -371,6 +380,9 @@ if DATABASES["default"]["ENGINE"] not in (
         env.str("DATABASE_URL", default="").split("://", 1)[0] + "://...",
         "use postgres://user:password@host:5432/name or sqlite:////absolute/path.sqlite3",
     )
+
+if EVIDENCE_RETENTION_DAYS < 1:
+    _refuse("EVIDENCE_RETENTION_DAYS", EVIDENCE_RETENTION_DAYS, "give a number of days, 1 or more")
 
 _broker_scheme = CELERY_BROKER_URL.split("://", 1)[0] if "://" in CELERY_BROKER_URL else ""
 if _broker_scheme not in ("filesystem", "redis", "rediss", "amqp", "amqps", "pyamqp", "memory"):

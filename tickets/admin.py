@@ -18,6 +18,7 @@ from django.utils import timezone
 from django.utils.html import format_html, format_html_join
 
 from escalation.admin import EscalationRecordInline, escalation_preview_html
+from evidence.admin import TicketViewsRecordedMixin
 from portal.backoffice.clock import ClockFaceMixin, clock_column, row_zone
 from portal.backoffice.formatting import sla_phrase
 from portal.backoffice.selectors import RUNNING_STATUSES, tickets_with_due
@@ -364,7 +365,7 @@ def notification_status_html(obj: Notification) -> str:
 
 
 @admin.register(Ticket)
-class TicketAdmin(StaffWorkMixin, admin.ModelAdmin):
+class TicketAdmin(TicketViewsRecordedMixin, StaffWorkMixin, admin.ModelAdmin):
     # The SLA badge first after the reference: it is what staff scan the queue for.
     list_display = (
         "reference",

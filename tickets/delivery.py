@@ -37,6 +37,7 @@ from django.db.models import F
 from django.template.loader import render_to_string
 from django.utils import timezone
 
+from .broker import task_enqueue
 from .bulk import rows_update
 from .email_threading import email_threading_headers
 from .models import Notification
@@ -152,6 +153,9 @@ def notifications_deliver(
         counts.add(_batch_deliver(rows=rows, now=now, token=token))
         if only is not None or base < limit:
             break
+    if counts.sent or counts.failed or counts.retrying:
+        # Seal these attempts before a retry overwrites their outcome (evidence app, by name).
+        task_enqueue(name="evidence.tasks.evidence_seal")
     return counts
 
 
