@@ -13,7 +13,7 @@ from django.db.models import F, Q, QuerySet
 from django.utils import timezone
 
 from portal.backoffice.selectors import SLAReport, month_bounds, sla_report_get
-from tickets.models import ClientSite, Notification, Ticket
+from tickets.models import ClientSite, Notification, Ticket, TicketEvent
 
 from .chain import HASH_VERSION, iso
 from .models import EvidenceChain, EvidenceEntry
@@ -193,7 +193,8 @@ def entry_summary(entry: EvidenceEntry) -> str:
         )
         levels = f"from level {p.get('from_level')} to {p.get('level')}"
         return f"Escalated {levels} {how}; notified {notified}"
-    label = entry.kind.removeprefix("ticket.").replace("_", " ").capitalize()
+    action = entry.kind.removeprefix("ticket.")
+    label = TicketEvent.Action(action).label if action in TicketEvent.Action.values else action
     changes = "; ".join(
         f"{field}: {_value(pair[0])} → {_value(pair[1])}"
         if isinstance(pair, list) and len(pair) == 2

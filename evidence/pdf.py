@@ -5,6 +5,7 @@ URL fetcher refuses every address."""
 import logging
 
 from django.template.loader import render_to_string
+from django.utils.safestring import mark_safe
 
 from portal.backoffice.report_render import report_charts
 
@@ -28,8 +29,28 @@ def no_network_fetcher():
     return NoNetworkFetcher(allowed_protocols={"data"})
 
 
+# The report charts take their colours from the back office's stylesheet; an inline SVG in
+# WeasyPrint does not, so the pack gives each bar its fill.
+BAR_FILLS = {
+    "bar-met": "#2f6f3e",
+    "bar-missed": "#b42318",
+    "bar-pending": "#98a2b3",
+    "bar-human": "#3c5a99",
+    "bar-auto": "#9a5b00",
+}
+
+
+def _filled(svg: str) -> str:
+    for css_class, colour in BAR_FILLS.items():
+        svg = svg.replace(f'class="{css_class}"', f'class="{css_class}" fill="{colour}"')
+    return svg
+
+
 def pack_html(pack: EvidencePack) -> str:
-    return render_to_string("evidence/pack.html", {"pack": pack, **report_charts(pack.report)})
+    charts = report_charts(pack.report)
+    for name in ("response_chart", "update_chart"):
+        charts[name] = mark_safe(_filled(str(charts[name])))  # noqa: S308 (our own SVG)
+    return render_to_string("evidence/pack.html", {"pack": pack, **charts})
 
 
 def pack_pdf(pack: EvidencePack) -> bytes:

@@ -44,11 +44,9 @@ def site_sla_report(request: HttpRequest, slug: str) -> HttpResponse:
             return report_csv(report, slug=site.slug, month=f"{year:04d}-{month:02d}")
         query = request.GET.copy()
         query["format"] = "csv"
+        context.update(report_charts(report), report=report, csv_query=query.urlencode())
         context.update(
-            report_charts(report),
-            pack_links(reverse("site-evidence-pack", args=[site.slug]), month=(year, month)),
-            report=report,
-            csv_query=query.urlencode(),
+            pack_links(reverse("site-evidence-pack", args=[site.slug]), month=(year, month))
         )
     return render(request, "portal/sla_report.html", context)
 
