@@ -7,6 +7,8 @@ from django.contrib import admin
 from django.http import HttpRequest
 from django.utils.html import format_html
 
+from tickets.models import Ticket
+
 from .models import EvidenceChain, EvidenceEntry, TicketView
 from .services import ticket_view_record
 
@@ -24,6 +26,20 @@ class ReadOnlyAdmin(admin.ModelAdmin):
     def has_view_permission(self, request: HttpRequest, obj=None) -> bool:
         return bool(request.user.is_active and request.user.is_staff)
 
+    def has_module_permission(self, request: HttpRequest) -> bool:
+        return self.has_view_permission(request)
+
+    def get_actions(self, request: HttpRequest):
+        return {}  # no bulk delete, nor any other action
+
+
+def _reference(obj) -> str:
+    # The evidence outlives a deleted ticket row (no constraint): say so rather than fail.
+    try:
+        return obj.ticket.reference
+    except Ticket.DoesNotExist:
+        return f"(ticket {obj.ticket_id} deleted)"
+
 
 @admin.register(EvidenceEntry)
 class EvidenceEntryAdmin(ReadOnlyAdmin):
@@ -40,7 +56,7 @@ class EvidenceEntryAdmin(ReadOnlyAdmin):
 
     @admin.display(description="Ticket", ordering="ticket__reference")
     def reference(self, obj: EvidenceEntry) -> str:
-        return obj.ticket.reference if obj.ticket_id else "-"
+        return _reference(obj)
 
     @admin.display(description="Hash")
     def short_hash(self, obj: EvidenceEntry) -> str:
@@ -68,7 +84,7 @@ class TicketViewAdmin(ReadOnlyAdmin):
 
     @admin.display(description="Ticket")
     def ticket_reference(self, obj: TicketView) -> str:
-        return obj.ticket.reference
+        return _reference(obj)
 
 
 class TicketViewsRecordedMixin:
