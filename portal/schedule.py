@@ -36,6 +36,15 @@ def periodic_task_specs() -> list[PeriodicTaskSpec]:
                 "nothing when it is unset). Same code as `manage.py fetch_inbound_mail`."
             ),
         ),
+        PeriodicTaskSpec(
+            name="Evidence seal",
+            task="evidence.tasks.evidence_seal",
+            every_seconds=settings.EVIDENCE_SEAL_INTERVAL_SECONDS,
+            description=(
+                "Appends new SLA facts (history, escalations, send attempts) to each ticket's "
+                "hash chain; also runs after every scan and delivery pass."
+            ),
+        ),
     ]
 
 

@@ -92,6 +92,7 @@ LOCAL_APPS = [
     "sla",
     "escalation",
     "satisfaction",
+    "evidence",
     "portal",
     "portal.api",
     "inbound",
@@ -276,6 +277,14 @@ INBOUND_ANSWERS_PER_SENDER_PER_HOUR = env.int("INBOUND_ANSWERS_PER_SENDER_PER_HO
 INBOUND_FETCH_BATCH_SIZE = env.int("INBOUND_FETCH_BATCH_SIZE", default=100)
 INBOUND_IMAP_TIMEOUT_SECONDS = env.int("INBOUND_IMAP_TIMEOUT_SECONDS", default=30)
 
+# EVIDENCE (tamper-evident SLA chains, who looked, the monthly evidence pack)
+# How long evidence is kept after a ticket is done; the purge command removes nothing unless
+# asked (`purge_evidence --confirm`). Seven years by default.
+EVIDENCE_RETENTION_DAYS = env.int("EVIDENCE_RETENTION_DAYS", default=7 * 365 + 2)
+# How often beat seals new facts into the chains (they are also sealed after every scan and
+# delivery pass).
+EVIDENCE_SEAL_INTERVAL_SECONDS = env.int("EVIDENCE_SEAL_INTERVAL_SECONDS", default=300)
+
 # ESCALATION
 # How long the acknowledgement link in an escalation email works.
 ESCALATION_ACK_MAX_AGE_HOURS = env.int("ESCALATION_ACK_MAX_AGE_HOURS", default=72)
@@ -404,4 +413,5 @@ settings_check(
     CELERY_BROKER_URL=CELERY_BROKER_URL,
     CELERY_TASK_SOFT_TIME_LIMIT=CELERY_TASK_SOFT_TIME_LIMIT,
     CELERY_TASK_TIME_LIMIT=CELERY_TASK_TIME_LIMIT,
+    EVIDENCE_RETENTION_DAYS=EVIDENCE_RETENTION_DAYS,
 )

@@ -51,6 +51,7 @@ def settings_check(
     CELERY_BROKER_URL: str,
     CELERY_TASK_SOFT_TIME_LIMIT: int,
     CELERY_TASK_TIME_LIMIT: int,
+    EVIDENCE_RETENTION_DAYS: int,
 ) -> None:
     """Raise ImproperlyConfigured for the first value that cannot work."""
     # DEFAULT_FROM_EMAIL may carry a display name: "Rx.Health Support <support@...>".
@@ -98,6 +99,11 @@ def settings_check(
             "DATABASE_URL",
             DATABASE_URL.split("://", 1)[0] + "://...",
             "use postgres://user:password@host:5432/name or sqlite:////absolute/path.sqlite3",
+        )
+
+    if EVIDENCE_RETENTION_DAYS < 1:
+        _refuse(
+            "EVIDENCE_RETENTION_DAYS", EVIDENCE_RETENTION_DAYS, "give a number of days, 1 or more"
         )
 
     _broker_scheme = CELERY_BROKER_URL.split("://", 1)[0] if "://" in CELERY_BROKER_URL else ""

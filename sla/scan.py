@@ -17,6 +17,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from tickets import notify
+from tickets.broker import task_enqueue
 from tickets.bulk import rows_update, values_insert
 from tickets.models import Kind, Notification, Ticket, TicketEvent
 from tickets.outbox import notifications_enqueue_many, notifications_held
@@ -280,4 +281,5 @@ def sla_scan_run(*, now: datetime | None = None) -> dict[str, int]:
     run.counts = counts
     run.save(update_fields=["finished_at", "counts"])
     logger.info("SLA scan at %s: %s", now.isoformat(), counts)
+    task_enqueue(name="evidence.tasks.evidence_seal")  # seal what the pass did (by name)
     return counts

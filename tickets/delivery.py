@@ -34,6 +34,7 @@ from django.conf import settings
 from django.template.loader import render_to_string
 from django.utils import timezone
 
+from .broker import task_enqueue
 from .bulk import rows_update
 from .claims import claim, leases_expire
 from .email_threading import email_threading_headers
@@ -151,6 +152,9 @@ def notifications_deliver(
         counts.add(_batch_deliver(rows=rows, now=now, token=token))
         if only is not None or len(rows) < limit:
             break
+    if counts.sent or counts.failed or counts.retrying:
+        # Seal these attempts before a retry overwrites their outcome (evidence app, by name).
+        task_enqueue(name="evidence.tasks.evidence_seal")
     return counts
 
 
@@ -309,8 +313,6 @@ def _helper_kick() -> None:
     """Ask one more worker to join a burst (not in eager mode, where it would run inline)."""
     if _eager():
         return
-    from .broker import task_enqueue
-
     task_enqueue(name="tickets.tasks.notifications_deliver_pending")
 
 
@@ -319,8 +321,6 @@ def _retry_schedule(delay: timedelta) -> None:
     the sweep that every scan runs picks the rows up."""
     if _eager():
         return  # eager mode would run it at once, before it is due; the sweep retries
-    from .broker import task_enqueue
-
     # With the broker down this only logs: the sweep of the next scan retries.
     task_enqueue(
         name="tickets.tasks.notifications_deliver_pending",

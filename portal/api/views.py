@@ -13,6 +13,8 @@ from rest_framework.permissions import IsAuthenticated
 from rest_framework.response import Response
 
 from escalation.services import escalation_request
+from evidence.models import TicketView
+from evidence.services import ticket_view_record
 from portal.downloads import attachment_response
 from tickets import services
 from tickets.models import Attachment, Ticket
@@ -41,6 +43,7 @@ from .serializers import (
 REFERENCE_PATTERN = r"[A-Za-z0-9-]{1,20}"
 
 
+API_FACE = TicketView.Face.API
 # The actions that answer with a ticket's JSON, and so need its attachments.
 TICKET_JSON_ACTIONS = {"list", "retrieve", "create", "partial_update"}
 
@@ -116,6 +119,13 @@ class TicketViewSet(
         except Ticket.DoesNotExist:
             raise Http404 from None
 
+    def retrieve(self, request, *args, **kwargs):
+        ticket = self.get_object()
+        ticket_view_record(
+            user=request.user, ticket_id=ticket.pk, what=TicketView.What.DESCRIPTION, face=API_FACE
+        )
+        return Response(self.get_serializer(ticket).data)
+
     @idempotent
     def create(self, request, *args, **kwargs):
         serializer = TicketCreateSerializer(data=request.data)
@@ -174,6 +184,9 @@ class TicketViewSet(
             )
         )
         page = self.paginate_queryset(comments.order_by("created_at", "id"))
+        ticket_view_record(
+            user=request.user, ticket_id=ticket.pk, what=TicketView.What.THREAD, face=API_FACE
+        )
         context = {"request": request, "reference": ticket.reference}
         return self.get_paginated_response(CommentSerializer(page, many=True, context=context).data)
 
@@ -227,7 +240,9 @@ class TicketViewSet(
     )
     def attachment_file(self, request, reference=None, attachment_id=None):
         """The file itself, with the portal download's checks and headers."""
-        return attachment_response(user=request.user, reference=reference, pk=int(attachment_id))
+        return attachment_response(
+            user=request.user, reference=reference, pk=int(attachment_id), face=API_FACE
+        )
 
     @docs.ESCALATE
     @action(detail=True, methods=["post"], url_path="escalate", filter_backends=[])

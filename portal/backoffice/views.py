@@ -8,6 +8,7 @@ from django.contrib import admin, messages
 from django.contrib.admin.views.decorators import staff_member_required
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.utils import timezone
 
 from satisfaction.selectors import ratings_recent, ratings_summary, ratings_visible
@@ -16,6 +17,7 @@ from tickets.models import SLAState
 from tickets.selectors import sites_visible_to, tickets_visible_to, user_timezone
 from tickets.services import user_timezone_set
 
+from .evidence_views import pack_links
 from .formatting import duration_short, sla_phrase
 from .forms import PreferencesForm, ReportForm, current_month
 from .report_render import report_charts, report_csv
@@ -92,6 +94,8 @@ def sla_report(request: HttpRequest) -> HttpResponse:
         query = request.GET.copy()
         query["format"] = "csv"
         context["csv_query"] = query.urlencode()
+        pack_url = reverse("backoffice:evidence-pack")
+        context.update(pack_links(pack_url, month=(year, month), site=site.slug))
     context["report"] = report
     return render(request, "backoffice/sla_report.html", context)
 

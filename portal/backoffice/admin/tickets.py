@@ -12,6 +12,7 @@ from django.utils import timezone
 from django.utils.html import format_html
 
 from escalation.admin import EscalationRecordInline
+from evidence.admin import TicketViewsRecordedMixin
 from portal.backoffice.formatting import sla_phrase
 from portal.backoffice.selectors import tickets_with_due
 from satisfaction.admin import ticket_ratings_html
@@ -39,7 +40,13 @@ KIND_SHORT = {Kind.GENERAL: "General / Q&A", Kind.TASK: "Routine task", Kind.CHA
 
 
 @admin.register(Ticket)
-class TicketAdmin(TicketActionsMixin, ServiceAdminMixin, StaffWorkMixin, admin.ModelAdmin):
+class TicketAdmin(
+    TicketViewsRecordedMixin,
+    TicketActionsMixin,
+    ServiceAdminMixin,
+    StaffWorkMixin,
+    admin.ModelAdmin,
+):
     # The SLA badge first after the reference: it is what staff scan the queue for.
     list_display = (
         "reference",

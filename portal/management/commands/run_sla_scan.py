@@ -1,5 +1,6 @@
 from django.core.management.base import BaseCommand
 
+from evidence.services import evidence_seal
 from sla.scan import sla_scan_run
 from tickets.outbox import notifications_deliver
 
@@ -7,7 +8,8 @@ from tickets.outbox import notifications_deliver
 class Command(BaseCommand):
     help = (
         "Run one pass of the periodic SLA scan now, deliver everything that is due, print "
-        "counts (notifications sent, failed for good, and left for a retry)."
+        "counts (notifications sent, failed for good, and left for a retry), and seal the "
+        "evidence chains."
     )
 
     def handle(self, *args, **options):
@@ -16,5 +18,6 @@ class Command(BaseCommand):
         counts["notifications_sent"] = delivered.sent
         counts["notifications_failed"] = delivered.failed
         counts["notifications_left_for_retry"] = delivered.retrying
+        counts["evidence_sealed"] = evidence_seal()
         for name, count in counts.items():
             self.stdout.write(f"{name}: {count}")

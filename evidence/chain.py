@@ -1,0 +1,121 @@
+"""The chain's arithmetic and the facts it seals, in one place: sealing and verification both
+build payloads and hashes here, so they cannot drift apart.
+
+hash = sha256("v1\\n" + prev_hash + "\\n" + seq + "\\n" + kind + "\\n" + at + "\\n" + payload)
+where `at` is the ISO 8601 time in UTC and `payload` the JSON with sorted keys and no spaces.
+Anyone holding the pack's JSON can recompute it with a few lines of any language.
+"""
+
+import hashlib
+import json
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from escalation.models import EscalationRecord
+from tickets.models import Notification, TicketEvent
+
+HASH_VERSION = "v1"
+
+# History entries that are no SLA fact (an internal note's wording stays internal).
+EVENTS_NOT_SEALED = (TicketEvent.Action.NOTE_ADDED,)
+
+
+def iso(value: datetime | None) -> str | None:
+    return None if value is None else value.astimezone(UTC).isoformat()
+
+
+def canonical(payload: dict) -> str:
+    return json.dumps(payload, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+
+
+def entry_hash(*, prev_hash: str, seq: int, kind: str, at: datetime, payload: dict) -> str:
+    text = "\n".join([HASH_VERSION, prev_hash, str(seq), kind, iso(at), canonical(payload)])
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+@dataclass(frozen=True)
+class Fact:
+    """A source row read as something to seal."""
+
+    ticket_id: int
+    at: datetime
+    kind: str
+    source: str
+    payload: dict
+
+
+def _username(user) -> str | None:
+    return None if user is None else user.get_username()
+
+
+def event_fact(event: TicketEvent) -> Fact:
+    return Fact(
+        ticket_id=event.ticket_id,
+        at=event.created_at,
+        kind=f"ticket.{event.action}",
+        source=f"ticket_event:{event.pk}",
+        payload={
+            "action": event.action,
+            "actor": _username(event.actor),
+            "changes": event.changes,
+            "message": event.message,
+            "at": iso(event.created_at),
+        },
+    )
+
+
+def escalation_fact(record: EscalationRecord) -> Fact:
+    return Fact(
+        ticket_id=record.ticket_id,
+        at=record.reached_at,
+        kind="escalation.reached",
+        source=f"escalation_record:{record.pk}",
+        payload={
+            "level": record.level,
+            "from_level": record.from_level,
+            "automatic": record.automatic,
+            "actor": _username(record.actor),
+            "notified": record.notified,
+            "at": iso(record.reached_at),
+        },
+    )
+
+
+def attempt_outcome(notification: Notification) -> str:
+    if notification.status == Notification.Status.PENDING:
+        return "retrying"
+    return notification.status
+
+
+def attempt_fact(notification: Notification) -> Fact:
+    """One send attempt of an outbox row and what came of it. The row keeps only its latest
+    attempt, so each is sealed after the delivery pass that made it (see the README)."""
+    return Fact(
+        ticket_id=notification.ticket_id,
+        at=notification.last_attempt_at,
+        kind=f"message.{attempt_outcome(notification)}",
+        source=f"notification:{notification.pk}:attempt:{notification.attempts}",
+        payload={
+            "notification": notification.pk,
+            "event": notification.event,
+            "sequence": notification.sequence,
+            "channel": notification.channel,
+            "recipient": notification.recipient,
+            "subject": notification.subject,
+            "attempt": notification.attempts,
+            "outcome": attempt_outcome(notification),
+            "server_answer": notification.last_error,
+            "sent_at": iso(notification.sent_at),
+            "at": iso(notification.last_attempt_at),
+        },
+    )
+
+
+def parse_source(source: str) -> tuple[str, int, int | None]:
+    """("ticket_event", 123, None), ("notification", 456, 2)...; ValueError when malformed."""
+    parts = source.split(":")
+    if len(parts) == 2:
+        return parts[0], int(parts[1]), None
+    if len(parts) == 4 and parts[2] == "attempt":
+        return parts[0], int(parts[1]), int(parts[3])
+    raise ValueError(f"unknown source {source!r}")
