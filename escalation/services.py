@@ -20,6 +20,7 @@ from sla.clocks import deadline
 from sla.models import SLAPolicy
 from sla.notify import backoffice_url, ticket_labels
 from sla.selectors import policy_for
+from tickets.actors import Actor
 from tickets.bulk import rows_insert, rows_update
 from tickets.errors import Conflict
 from tickets.models import Notification, Status, Ticket, TicketEvent
@@ -118,7 +119,7 @@ def _notifications(
     when: datetime,
     recipients: list[EscalationContact],
     ladder: _Ladder,
-    requested_by: Any = None,
+    requested_by: Actor | None = None,
 ) -> list[Notification]:
     """One email per recipient, from one context per ticket and level; delivery renders it
     (`escalation_email_render`) with each contact's own acknowledgement link."""
@@ -196,7 +197,7 @@ def _reach(
     level: int,
     when: datetime,
     automatic: bool,
-    actor: Any,
+    actor: Actor | None,
     ladder: _Ladder,
     writes: _Writes,
     history: bool = True,
@@ -399,7 +400,7 @@ def _step_batch(*, now: datetime, limit: int) -> tuple[int, int]:
 
 
 @transaction.atomic
-def escalation_request(*, ticket: Ticket, actor: Any) -> Ticket:
+def escalation_request(*, ticket: Ticket, actor: Actor) -> Ticket:
     """A site's pm or it member (or staff) escalates a ticket whose committed first-response
     time has passed with no response: up one level now, within the maximum, notifying the
     contacts as an automatic step would."""

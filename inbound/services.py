@@ -19,6 +19,7 @@ from django.db import IntegrityError, transaction
 from django.template.loader import render_to_string
 from django.utils import timezone
 
+from tickets.actors import Actor
 from tickets.email_threading import (
     is_support_address,
     references_in_message_ids,
@@ -138,7 +139,7 @@ def _attach_files(
     row: InboundMessage,
     *,
     ticket: Ticket,
-    author: Any,
+    author: Actor,
     comment: Comment | None,
     files: list[ParsedAttachment],
 ) -> int:
@@ -264,7 +265,7 @@ def inbound_message_receive(*, raw: bytes) -> tuple[InboundMessage, bool]:
 
 
 @transaction.atomic
-def inbound_message_attach(*, message: InboundMessage, ticket: Ticket, actor: Any) -> Comment:
+def inbound_message_attach(*, message: InboundMessage, ticket: Ticket, actor: Actor) -> Comment:
     """Staff put a message that reached no ticket on one: as its sender's reply when the sender
     may reply there, otherwise as an internal note quoting it (staff only)."""
     if not is_staff(actor):

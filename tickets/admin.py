@@ -24,6 +24,7 @@ from portal.backoffice.selectors import RUNNING_STATUSES, tickets_with_due
 from sla.selectors import policy_for
 
 from . import services
+from .actors import Actor, request_actor
 from .clockface import timezone_choices, when_text, zone_named
 from .errors import DomainError
 from .major_incidents import major_incident_link
@@ -119,12 +120,12 @@ class ServiceFormMixin:
             return cleaned
         try:
             with transaction.atomic():
-                self.apply(actor=self.request.user)
+                self.apply(actor=request_actor(self.request))
         except DomainError as exc:
             _domain_error_to_form(self, exc, self.error_aliases)
         return cleaned
 
-    def apply(self, *, actor: Any) -> None:
+    def apply(self, *, actor: Actor) -> None:
         raise NotImplementedError
 
 
@@ -147,7 +148,7 @@ class TicketAddForm(ServiceFormMixin, forms.ModelForm):
             "impact": IMPACT_HELP,
         }
 
-    def apply(self, *, actor: Any) -> None:
+    def apply(self, *, actor: Actor) -> None:
         data = self.cleaned_data
         self.instance = services.ticket_create(
             actor=actor,
@@ -211,7 +212,7 @@ class TicketWorkForm(ServiceFormMixin, forms.ModelForm):
         value = getattr(value, "pk", value)
         return ("" if value is None else str(value)) != self.data[f"{name}_was"]
 
-    def apply(self, *, actor: Any) -> None:
+    def apply(self, *, actor: Actor) -> None:
         data = self.cleaned_data
         ticket = self.instance
         first = {name: data[name] for name in ("impact", "assignee") if self._changed_by_user(name)}
@@ -805,14 +806,14 @@ class MembershipFormSet(forms.BaseInlineFormSet):
             return
         try:
             with transaction.atomic():
-                self.apply(actor=self.request.user)
+                self.apply(actor=request_actor(self.request))
                 raise _DryRun
         except _DryRun:
             pass
         except DomainError as exc:
             raise forms.ValidationError(exc.message) from exc
 
-    def apply(self, *, actor: Any) -> None:
+    def apply(self, *, actor: Actor) -> None:
         site = self.instance
         self.new_objects, self.changed_objects, self.deleted_objects = [], [], []
         for form in self.initial_forms:

@@ -16,6 +16,7 @@ from portal.backoffice.formatting import sla_phrase
 from portal.backoffice.selectors import tickets_with_due
 
 from . import major_incidents as services
+from .actors import Actor
 from .admin import BACKOFFICE_CSS, ServiceFormMixin, StaffWorkMixin
 from .clockface import reading_zone, when_text
 from .errors import DomainError
@@ -30,7 +31,7 @@ class MajorIncidentAddForm(ServiceFormMixin, forms.ModelForm):
         model = MajorIncident
         fields = FIELDS
 
-    def apply(self, *, actor: Any) -> None:
+    def apply(self, *, actor: Actor) -> None:
         data = self.cleaned_data
         self.instance = services.major_incident_create(
             actor=actor,
@@ -98,7 +99,7 @@ class MajorIncidentWorkForm(ServiceFormMixin, forms.ModelForm):
                 f"{t.reference} · {t.site.name} · {t.title}"
             )
 
-    def apply(self, *, actor: Any) -> None:
+    def apply(self, *, actor: Actor) -> None:
         data = self.cleaned_data
         incident = self.instance
         changes = {

@@ -3,10 +3,9 @@
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from django.contrib.auth.base_user import AbstractBaseUser
-from django.contrib.auth.models import AnonymousUser
 from django.db.models import OuterRef, Q, QuerySet, Subquery
 
+from .actors import ActorOrAnonymous
 from .clockface import reading_zone
 from .models import (
     FILING_ROLES,
@@ -23,14 +22,12 @@ from .models import (
     UserPreference,
 )
 
-User = AbstractBaseUser | AnonymousUser
 
-
-def is_staff(user: User) -> bool:
+def is_staff(user: ActorOrAnonymous) -> bool:
     return bool(user.is_authenticated and user.is_active and user.is_staff)
 
 
-def sites_visible_to(user: User) -> QuerySet[ClientSite]:
+def sites_visible_to(user: ActorOrAnonymous) -> QuerySet[ClientSite]:
     """Staff see every site; a site contact sees the sites they are a member of."""
     if not (user.is_authenticated and user.is_active):
         return ClientSite.objects.none()
@@ -39,7 +36,7 @@ def sites_visible_to(user: User) -> QuerySet[ClientSite]:
     return ClientSite.objects.filter(memberships__user=user)
 
 
-def sites_where_can_file(user: User) -> QuerySet[ClientSite]:
+def sites_where_can_file(user: ActorOrAnonymous) -> QuerySet[ClientSite]:
     """Sites where the user may file and reply (`pm` and `it` members)."""
     if not (user.is_authenticated and user.is_active):
         return ClientSite.objects.none()
@@ -48,7 +45,7 @@ def sites_where_can_file(user: User) -> QuerySet[ClientSite]:
     )
 
 
-def tickets_visible_to(user: User) -> QuerySet[Ticket]:
+def tickets_visible_to(user: ActorOrAnonymous) -> QuerySet[Ticket]:
     """The one tenancy rule: staff see every ticket, a site contact only their sites' tickets.
 
     Uses a subquery rather than a join, so rows are never duplicated and callers can add
@@ -62,7 +59,7 @@ def tickets_visible_to(user: User) -> QuerySet[Ticket]:
     return Ticket.objects.filter(site_id__in=site_ids)
 
 
-def ticket_get_visible(*, user: User, reference: str) -> Ticket:
+def ticket_get_visible(*, user: ActorOrAnonymous, reference: str) -> Ticket:
     """The ticket with this reference if the user may see it; `Ticket.DoesNotExist` otherwise,
     so another site's ticket looks exactly like one that does not exist."""
     return (
@@ -72,7 +69,7 @@ def ticket_get_visible(*, user: User, reference: str) -> Ticket:
     )
 
 
-def ticket_get_visible_by_jira_key(*, user: User, jira_key: str) -> Ticket:
+def ticket_get_visible_by_jira_key(*, user: ActorOrAnonymous, jira_key: str) -> Ticket:
     """The imported ticket with this JIRA key if the user may see it; `Ticket.DoesNotExist`
     otherwise (keys are matched without regard to case, as JIRA does)."""
     return tickets_visible_to(user).get(jira_key=jira_key.strip().upper())
@@ -89,7 +86,7 @@ def tickets_search(tickets: QuerySet[Ticket], *, term: str) -> QuerySet[Ticket]:
     )
 
 
-def comments_visible_to(*, user: User, ticket: Ticket) -> QuerySet[Comment]:
+def comments_visible_to(*, user: ActorOrAnonymous, ticket: Ticket) -> QuerySet[Comment]:
     """A ticket's thread as this user may read it: site contacts never see internal notes."""
     comments = Comment.objects.filter(ticket=ticket).select_related("author")
     if not is_staff(user):
@@ -97,7 +94,7 @@ def comments_visible_to(*, user: User, ticket: Ticket) -> QuerySet[Comment]:
     return comments
 
 
-def attachments_visible_to(user: User) -> QuerySet[Attachment]:
+def attachments_visible_to(user: ActorOrAnonymous) -> QuerySet[Attachment]:
     """Attachments of visible tickets; for site contacts, not those on internal notes."""
     attachments = Attachment.objects.filter(ticket__in=tickets_visible_to(user))
     if not is_staff(user):
@@ -105,7 +102,7 @@ def attachments_visible_to(user: User) -> QuerySet[Attachment]:
     return attachments
 
 
-def membership_role(*, user: User, site: ClientSite) -> str | None:
+def membership_role(*, user: ActorOrAnonymous, site: ClientSite) -> str | None:
     """The user's role at the site (`pm`, `it`, `viewer`) or None."""
     if not user.is_authenticated:
         return None
@@ -114,7 +111,7 @@ def membership_role(*, user: User, site: ClientSite) -> str | None:
     )
 
 
-def can_file_at(*, user: User, site: ClientSite) -> bool:
+def can_file_at(*, user: ActorOrAnonymous, site: ClientSite) -> bool:
     return membership_role(user=user, site=site) in (Role.PM, Role.IT)
 
 
@@ -162,7 +159,7 @@ class MajorIncidentBanner:
     next_update_due_at: datetime | None = None
 
 
-def major_incident_banners(*, user: User) -> list[MajorIncidentBanner]:
+def major_incident_banners(*, user: ActorOrAnonymous) -> list[MajorIncidentBanner]:
     """Open major incidents over the user's sites, for the dashboard banner (three queries)."""
     sites = {site.pk: site for site in sites_visible_to(user)}
     if not sites:
@@ -216,14 +213,14 @@ def major_incident_banners(*, user: User) -> list[MajorIncidentBanner]:
     return list(banners.values())
 
 
-def user_timezone(user: User) -> str:
+def user_timezone(user: ActorOrAnonymous) -> str:
     """The time zone this person chose ("" when none: times follow each ticket's site)."""
     if not user.is_authenticated:
         return ""
     return UserPreference.objects.filter(user=user).values_list("timezone", flat=True).first() or ""
 
 
-def viewer_zone(*, user: User, site: ClientSite | None, preferred: str | None = None):
+def viewer_zone(*, user: ActorOrAnonymous, site: ClientSite | None, preferred: str | None = None):
     """The zone a person reads a site's times in: their own choice, else the site's.
     `preferred` saves the query when the caller has looked the choice up already."""
     if preferred is None:
@@ -261,7 +258,7 @@ def person_name(user) -> str:
     return user.get_full_name() or user.email or user.get_username()
 
 
-def ticket_thread(*, user: User, ticket: Ticket) -> list[ThreadEntry]:
+def ticket_thread(*, user: ActorOrAnonymous, ticket: Ticket) -> list[ThreadEntry]:
     """The conversation in time order, as this user may read it: replies, internal notes
     (staff only) and the automated client updates the SLA sent. Three queries."""
     comments = list(comments_visible_to(user=user, ticket=ticket))

@@ -14,6 +14,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from . import signals
+from .actors import Actor
 from .errors import Conflict, DomainError, NotAllowed
 from .models import (
     FILING_ROLES,
@@ -78,7 +79,7 @@ def clean_text(value: Any, *, field: str, max_length: int, required: bool = True
 def _record(
     *,
     ticket: Ticket,
-    actor: Any,
+    actor: Actor | None,
     action: str,
     changes: dict | None = None,
     message: str = "",
@@ -93,7 +94,12 @@ def _record(
 
 
 def ticket_history_record(
-    *, ticket: Ticket, actor: Any, action: str, changes: dict | None = None, message: str = ""
+    *,
+    ticket: Ticket,
+    actor: Actor | None,
+    action: str,
+    changes: dict | None = None,
+    message: str = "",
 ) -> TicketEvent:
     """Add an entry to a ticket's history (for the apps above: SLA and escalation events)."""
     return _record(ticket=ticket, actor=actor, action=action, changes=changes, message=message)
@@ -165,7 +171,7 @@ def _validate_upload(file: UploadedFile) -> str:
     return content_type
 
 
-def _require_member_can_write(*, user: Any, site: ClientSite) -> None:
+def _require_member_can_write(*, user: Actor, site: ClientSite) -> None:
     if is_staff(user):
         return
     role = membership_role(user=user, site=site)
@@ -181,13 +187,13 @@ def _require_member_can_write(*, user: Any, site: ClientSite) -> None:
 @transaction.atomic
 def ticket_create(
     *,
-    actor: Any,
+    actor: Actor,
     site: ClientSite,
     kind: str,
     title: str,
     description: str,
     impact: str = "",
-    reporter: Any = None,
+    reporter: Actor | None = None,
     files: Iterable[UploadedFile] = (),
 ) -> Ticket:
     """File a ticket. Site contacts file for themselves (pm and it only); staff may file on
@@ -239,7 +245,7 @@ def ticket_create(
 
 
 def _attachment_save(
-    *, ticket: Ticket, uploaded_by: Any, file: UploadedFile, content_type: str, comment=None
+    *, ticket: Ticket, uploaded_by: Actor, file: UploadedFile, content_type: str, comment=None
 ) -> Attachment:
     attachment = Attachment(
         ticket=ticket,
@@ -262,7 +268,7 @@ def _attachment_save(
 
 @transaction.atomic
 def attachment_add(
-    *, ticket: Ticket, uploaded_by: Any, file: UploadedFile, comment: Comment | None = None
+    *, ticket: Ticket, uploaded_by: Actor, file: UploadedFile, comment: Comment | None = None
 ) -> Attachment:
     """Attach a file to a ticket after checking its size and real content type."""
     ticket = _lock(ticket)
@@ -283,7 +289,7 @@ def attachment_add(
 def comment_post(
     *,
     ticket: Ticket,
-    author: Any,
+    author: Actor,
     body: str,
     public: bool = True,
     estimated_resolution_at: datetime | None = None,
@@ -368,7 +374,7 @@ def _client_replied_mark(*, ticket: Ticket, comment: Comment) -> None:
     Ticket.objects.filter(pk=ticket.pk).update(client_replied_at=ticket.client_replied_at)
 
 
-def _status_set(*, ticket: Ticket, actor: Any, status: str, message: str = "") -> None:
+def _status_set(*, ticket: Ticket, actor: Actor, status: str, message: str = "") -> None:
     before = ticket.status
     now = timezone.now()
     ticket.status = status
@@ -401,7 +407,7 @@ def _status_set(*, ticket: Ticket, actor: Any, status: str, message: str = "") -
 
 
 @transaction.atomic
-def ticket_status_change(*, ticket: Ticket, actor: Any, status: str, message: str = "") -> Ticket:
+def ticket_status_change(*, ticket: Ticket, actor: Actor, status: str, message: str = "") -> Ticket:
     """Move a ticket to another status. Staff may make any listed move; a site's pm and it
     members may mark it resolved and reopen it."""
     ticket = _lock(ticket)
@@ -431,7 +437,7 @@ def ticket_status_change(*, ticket: Ticket, actor: Any, status: str, message: st
 
 
 @transaction.atomic
-def ticket_impact_change(*, ticket: Ticket, actor: Any, impact: str) -> Ticket:
+def ticket_impact_change(*, ticket: Ticket, actor: Actor, impact: str) -> Ticket:
     """Change an incident's impact (staff only); the SLA re-targets its clocks."""
     ticket = _lock(ticket)
     if not is_staff(actor):
@@ -454,12 +460,12 @@ def ticket_impact_change(*, ticket: Ticket, actor: Any, impact: str) -> Ticket:
     return ticket
 
 
-def _require_assigner(actor: Any) -> None:
+def _require_assigner(actor: Actor) -> None:
     if not is_staff(actor):
         raise NotAllowed("Only Rx.Health staff assign tickets.", field="assignee")
 
 
-def _assignee_by_username(*, actor: Any, username: str | None) -> Any:
+def _assignee_by_username(*, actor: Actor, username: str | None) -> Actor | None:
     """The active staff member named `username` (None unassigns). Asks about the actor first,
     so a caller who may not assign learns nothing about which staff names exist."""
     _require_assigner(actor)
@@ -472,7 +478,7 @@ def _assignee_by_username(*, actor: Any, username: str | None) -> Any:
 
 
 @transaction.atomic
-def ticket_assign(*, ticket: Ticket, actor: Any, assignee: Any) -> Ticket:
+def ticket_assign(*, ticket: Ticket, actor: Actor, assignee: Actor | None) -> Ticket:
     """Assign the ticket to an active staff member, or unassign it with None (staff only)."""
     ticket = _lock(ticket)
     _require_assigner(actor)
@@ -504,10 +510,10 @@ _UNSET: Any = object()
 def ticket_update(
     *,
     ticket: Ticket,
-    actor: Any,
+    actor: Actor,
     status: str = _UNSET,
     impact: str = _UNSET,
-    assignee: Any = _UNSET,
+    assignee: Actor | None = _UNSET,
     assignee_username: str | None = _UNSET,
 ) -> Ticket:
     """Apply several staff changes at once (admin's form, the API's PATCH), each through its
@@ -525,7 +531,9 @@ def ticket_update(
 
 
 @transaction.atomic
-def membership_set(*, site: ClientSite, user: Any, role: str, actor: Any = None) -> SiteMembership:
+def membership_set(
+    *, site: ClientSite, user: Actor, role: str, actor: Actor | None = None
+) -> SiteMembership:
     """Give a user a role at a site, or change it."""
     if role not in Role.values:
         raise DomainError(f"Choose one of: {', '.join(Role.values)}.", field="role")
@@ -556,7 +564,13 @@ def membership_set(*, site: ClientSite, user: Any, role: str, actor: Any = None)
 
 
 def _membership_record(
-    *, site: ClientSite, member: Any, actor: Any, action: str, before: str = "", after: str = ""
+    *,
+    site: ClientSite,
+    member: Actor,
+    actor: Actor | None,
+    action: str,
+    before: str = "",
+    after: str = "",
 ) -> None:
     MembershipEvent.objects.create(
         site=site,
@@ -570,7 +584,7 @@ def _membership_record(
     )
 
 
-def _require_site_manager(*, actor: Any, site: ClientSite) -> None:
+def _require_site_manager(*, actor: Actor, site: ClientSite) -> None:
     if is_staff(actor):
         return
     if membership_role(user=actor, site=site) != Role.PM:
@@ -595,7 +609,7 @@ def _keep_one_pm(*, site: ClientSite, leaving: SiteMembership) -> None:
 
 @transaction.atomic
 def membership_invite(
-    *, site: ClientSite, email: str, role: str, actor: Any, name: str = ""
+    *, site: ClientSite, email: str, role: str, actor: Actor, name: str = ""
 ) -> tuple[SiteMembership, bool]:
     """Give the person with this email a role at the site (pm only), creating their account
     (named `name`) without a password when they have none. Returns the membership and
@@ -637,7 +651,9 @@ def membership_invite(
 
 
 @transaction.atomic
-def membership_role_change(*, site: ClientSite, user: Any, role: str, actor: Any) -> SiteMembership:
+def membership_role_change(
+    *, site: ClientSite, user: Actor, role: str, actor: Actor
+) -> SiteMembership:
     """Change a member's role at the site (pm only); the last project manager stays one."""
     _require_site_manager(actor=actor, site=site)
     membership = SiteMembership.objects.select_for_update().get(site=site, user=user)
@@ -649,7 +665,7 @@ def membership_role_change(*, site: ClientSite, user: Any, role: str, actor: Any
 
 
 @transaction.atomic
-def membership_remove(*, site: ClientSite, user: Any, actor: Any) -> None:
+def membership_remove(*, site: ClientSite, user: Actor, actor: Actor) -> None:
     """Remove a member from the site (pm only); the last project manager stays."""
     _require_site_manager(actor=actor, site=site)
     membership = SiteMembership.objects.select_for_update().get(site=site, user=user)
@@ -665,7 +681,7 @@ def membership_remove(*, site: ClientSite, user: Any, actor: Any) -> None:
 
 
 @transaction.atomic
-def notifications_resend(*, notification_ids: Iterable[int], actor: Any) -> int:
+def notifications_resend(*, notification_ids: Iterable[int], actor: Actor) -> int:
     """Put failed notifications back in the outbox with a fresh retry budget (staff only) and
     kick delivery after commit; returns how many were queued again."""
     if not is_staff(actor):
@@ -677,7 +693,7 @@ def notifications_resend(*, notification_ids: Iterable[int], actor: Any) -> int:
 
 
 @transaction.atomic
-def user_timezone_set(*, user: Any, timezone_name: str) -> UserPreference:
+def user_timezone_set(*, user: Actor, timezone_name: str) -> UserPreference:
     """Choose the time zone the back office shows this person's times in ("" for each
     ticket's site's zone)."""
     timezone_name = clean_text(timezone_name, field="timezone", max_length=64, required=False)

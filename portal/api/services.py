@@ -10,6 +10,7 @@ from typing import Any
 from django.db import IntegrityError, OperationalError, transaction
 from django.utils import timezone
 
+from tickets.actors import Actor
 from tickets.models import Notification
 from tickets.outbox import notifications_requeue
 
@@ -27,7 +28,7 @@ def token_hash(token: str) -> str:
 
 
 @transaction.atomic
-def api_token_issue(*, user: Any, name: str = "") -> tuple[ApiToken, str]:
+def api_token_issue(*, user: Actor, name: str = "") -> tuple[ApiToken, str]:
     """Create a token for the user; returns the row and the token, which is never stored."""
     token = TOKEN_PREFIX + secrets.token_urlsafe(32)
     row = ApiToken.objects.create(
@@ -69,7 +70,7 @@ class IdempotencyClaim:
 _LOCK_NOT_AVAILABLE = "55P03"
 
 
-def idempotency_claim(*, user: Any, key: str, request_hash: str) -> IdempotencyClaim:
+def idempotency_claim(*, user: Actor, key: str, request_hash: str) -> IdempotencyClaim:
     """Find or make the key's record, or say why the request may not run. Commits at once
     (outside any request transaction) so a concurrent retry finds the record."""
     now = timezone.now()

@@ -5,10 +5,11 @@ from urllib.parse import urlencode
 
 from django.contrib import admin, messages
 from django.contrib.admin.views.decorators import staff_member_required
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
 
+from tickets.actors import AuthenticatedHttpRequest
 from tickets.errors import DomainError
 from tickets.models import SLAState
 from tickets.selectors import sites_visible_to, tickets_visible_to, user_timezone
@@ -23,7 +24,7 @@ IMPACT_COLUMNS = [("high", "High"), ("medium", "Medium"), ("low", "Low"), ("", "
 
 
 @staff_member_required
-def dashboard(request: HttpRequest) -> HttpResponse:
+def dashboard(request: AuthenticatedHttpRequest) -> HttpResponse:
     now = timezone.now()
     data = dashboard_get(tickets=tickets_visible_to(request.user), now=now)
     grid = [
@@ -61,7 +62,7 @@ def dashboard(request: HttpRequest) -> HttpResponse:
 
 
 @staff_member_required
-def sla_report(request: HttpRequest) -> HttpResponse:
+def sla_report(request: AuthenticatedHttpRequest) -> HttpResponse:
     data = request.GET
     if "site" not in data:
         # Without a choice, show last month's report for the first site straight away.
@@ -89,7 +90,7 @@ def sla_report(request: HttpRequest) -> HttpResponse:
 
 
 @staff_member_required
-def preferences(request: HttpRequest) -> HttpResponse:
+def preferences(request: AuthenticatedHttpRequest) -> HttpResponse:
     form = PreferencesForm(request.POST or None, initial={"timezone": user_timezone(request.user)})
     if request.method == "POST" and form.is_valid():
         try:

@@ -3,18 +3,19 @@ see, for their own site only."""
 
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import Http404, HttpResponse
 from django.shortcuts import render
 
 from portal.backoffice.forms import MonthForm, current_month
 from portal.backoffice.report_render import report_charts, report_csv
 from portal.backoffice.selectors import sla_report_get
+from tickets.actors import AuthenticatedHttpRequest
 from tickets.models import ClientSite, Role
 from tickets.selectors import is_staff, membership_role, sites_visible_to, tickets_visible_to
 
 
 @login_required
-def site_sla_report(request: HttpRequest, slug: str) -> HttpResponse:
+def site_sla_report(request: AuthenticatedHttpRequest, slug: str) -> HttpResponse:
     try:
         site = sites_visible_to(request.user).get(slug=slug)
     except ClientSite.DoesNotExist as exc:

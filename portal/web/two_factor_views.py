@@ -5,10 +5,12 @@ from base64 import b32encode
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_http_methods
 from django_otp import login as otp_login
+
+from tickets.actors import AuthenticatedHttpRequest
 
 from .forms import TwoFactorConfirmForm
 from .two_factor import (
@@ -25,7 +27,7 @@ from .two_factor import (
 
 @login_required
 @require_http_methods(["GET", "POST"])
-def two_factor(request: HttpRequest) -> HttpResponse:
+def two_factor(request: AuthenticatedHttpRequest) -> HttpResponse:
     user = request.user
     enabled = two_factor_enabled(user)
     required = two_factor_required(user)

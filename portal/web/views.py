@@ -32,6 +32,7 @@ from portal.downloads import attachment_response
 from sla.models import SLAPolicy
 from sla.selectors import policy_for
 from tickets import services
+from tickets.actors import AuthenticatedHttpRequest
 from tickets.errors import DomainError, NotAllowed
 from tickets.impact import QUESTIONS as IMPACT_QUESTIONS
 from tickets.impact import impact_table_json
@@ -142,7 +143,7 @@ class InvitationAcceptView(auth_views.PasswordResetConfirmView):
 
 
 @login_required
-def dashboard(request: HttpRequest) -> HttpResponse:
+def dashboard(request: AuthenticatedHttpRequest) -> HttpResponse:
     user = request.user
     sites = list(sites_visible_to(user).order_by("name"))
     form = DashboardFilterForm(request.GET or None, sites=sites)
@@ -204,7 +205,7 @@ def _policies() -> dict[str, SLAPolicy]:
 
 
 @login_required
-def ticket_new(request: HttpRequest) -> HttpResponse:
+def ticket_new(request: AuthenticatedHttpRequest) -> HttpResponse:
     sites = sites_where_can_file(request.user).order_by("name")
     if not sites.exists():
         raise PermissionDenied(CANNOT_FILE)
@@ -283,7 +284,7 @@ def _can_write(user, ticket: Ticket) -> bool:
 
 
 def _ticket_page(
-    request: HttpRequest,
+    request: AuthenticatedHttpRequest,
     ticket: Ticket,
     reply_form: ReplyForm | None = None,
     status: int = 200,
@@ -325,7 +326,7 @@ def _ticket_page(
 
 
 @login_required
-def ticket_detail(request: HttpRequest, reference: str) -> HttpResponse:
+def ticket_detail(request: AuthenticatedHttpRequest, reference: str) -> HttpResponse:
     ticket = _ticket_or_404(request, reference)
     if is_staff(request.user):
         # Agents work tickets in the back office (estimate field, internal notes).
@@ -335,7 +336,7 @@ def ticket_detail(request: HttpRequest, reference: str) -> HttpResponse:
 
 @login_required
 @require_POST
-def ticket_reply(request: HttpRequest, reference: str) -> HttpResponse:
+def ticket_reply(request: AuthenticatedHttpRequest, reference: str) -> HttpResponse:
     ticket = _ticket_or_404(request, reference)
     if not _can_write(request.user, ticket):
         raise PermissionDenied(CANNOT_FILE)
@@ -360,7 +361,7 @@ def ticket_reply(request: HttpRequest, reference: str) -> HttpResponse:
 
 @login_required
 @require_POST
-def ticket_status(request: HttpRequest, reference: str) -> HttpResponse:
+def ticket_status(request: AuthenticatedHttpRequest, reference: str) -> HttpResponse:
     """Mark resolved, or reopen (as the client: back to in progress)."""
     ticket = _ticket_or_404(request, reference)
     if not _can_write(request.user, ticket):
@@ -385,7 +386,7 @@ def ticket_status(request: HttpRequest, reference: str) -> HttpResponse:
 
 
 @login_required
-def attachment_download(request: HttpRequest, reference: str, pk: int) -> FileResponse:
+def attachment_download(request: AuthenticatedHttpRequest, reference: str, pk: int) -> FileResponse:
     """Files leave only through portal.downloads (shared with the API)."""
     return attachment_response(user=request.user, reference=reference, pk=pk)
 
@@ -422,11 +423,13 @@ def _members_page(request, site, invite_form=None, status=200) -> HttpResponse:
 
 
 @login_required
-def site_members(request: HttpRequest, slug: str) -> HttpResponse:
+def site_members(request: AuthenticatedHttpRequest, slug: str) -> HttpResponse:
     return _members_page(request, _managed_site(request, slug))
 
 
-def _invitation_send(request: HttpRequest, membership: SiteMembership, new_account: bool) -> None:
+def _invitation_send(
+    request: AuthenticatedHttpRequest, membership: SiteMembership, new_account: bool
+) -> None:
     """The invitation email: a link to choose a password (new accounts), else to sign in.
     Never a password, never ticket content."""
     user = membership.user
@@ -458,7 +461,7 @@ def _invitation_send(request: HttpRequest, membership: SiteMembership, new_accou
 
 @login_required
 @require_POST
-def member_invite(request: HttpRequest, slug: str) -> HttpResponse:
+def member_invite(request: AuthenticatedHttpRequest, slug: str) -> HttpResponse:
     site = _managed_site(request, slug)
     form = InviteForm(request.POST)
     if form.is_valid():
@@ -503,7 +506,7 @@ def _member_or_404(site, user_id: int) -> SiteMembership:
 
 @login_required
 @require_POST
-def member_role(request: HttpRequest, slug: str, user_id: int) -> HttpResponse:
+def member_role(request: AuthenticatedHttpRequest, slug: str, user_id: int) -> HttpResponse:
     site = _managed_site(request, slug)
     membership = _member_or_404(site, user_id)
     form = RoleForm(request.POST)
@@ -529,7 +532,7 @@ def member_role(request: HttpRequest, slug: str, user_id: int) -> HttpResponse:
 
 @login_required
 @require_POST
-def member_remove(request: HttpRequest, slug: str, user_id: int) -> HttpResponse:
+def member_remove(request: AuthenticatedHttpRequest, slug: str, user_id: int) -> HttpResponse:
     site = _managed_site(request, slug)
     membership = _member_or_404(site, user_id)
     try:

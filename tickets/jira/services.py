@@ -21,6 +21,7 @@ from django.db.models import F, Value
 from django.db.models.functions import Cast, Concat
 
 from .. import signals
+from ..actors import Actor
 from ..errors import DomainError
 from ..models import (
     FILING_ROLES,
@@ -79,7 +80,7 @@ class IssueProblem(Exception):
 class JiraDirectory:
     """The people and sites an import maps JIRA's onto, loaded once per run."""
 
-    importer: Any
+    importer: Actor
     sites: dict[str, ClientSite]
     users: dict[str, tuple[int, bool]]  # email -> (user id, is staff)
     members: dict[int, set[int]]  # site id -> ids of its pm and it members

@@ -16,6 +16,7 @@ from portal import staff_roles
 from portal.staff_roles import staff_roles_sync
 from sla.scan import sla_scan_run
 from sla.services import sla_clocks_start
+from tickets.actors import Actor
 from tickets.models import ClientSite, Role, Status, Ticket
 from tickets.services import (
     comment_post,
@@ -256,7 +257,7 @@ class Command(BaseCommand):
             )
             created["contacts"] += made
 
-    def _ticket(self, spec: tuple, sites: dict[str, ClientSite], agent: Any) -> int:
+    def _ticket(self, spec: tuple, sites: dict[str, ClientSite], agent: Actor) -> int:
         slug, username, kind, impact, title, description, done, age_minutes = spec
         site = sites[slug]
         if Ticket.objects.filter(site=site, title=title).exists():
