@@ -123,8 +123,8 @@ def escalation_recipients_preview(*, site: ClientSite) -> list[LevelPreview]:
 def escalation_support_path(*, sites: QuerySet[ClientSite]) -> list[dict[str, Any]]:
     """The support document's escalation path for each site: levels, their groups, and the
     contacts (names and roles only) who serve the site."""
-    sites = list(sites.order_by("name"))
-    contacts = contacts_for_sites(site_ids=[s.pk for s in sites])
+    ordered = list(sites.order_by("name"))
+    contacts = contacts_for_sites(site_ids=[s.pk for s in ordered])
     levels = list(EscalationLevel.objects.order_by("number"))
     return [
         {
@@ -141,7 +141,7 @@ def escalation_support_path(*, sites: QuerySet[ClientSite]) -> list[dict[str, An
                 for level in levels
             ],
         }
-        for site in sites
+        for site in ordered
     ]
 
 

@@ -107,7 +107,9 @@ def _duration(delta: timedelta) -> str:
     return " ".join(parts)
 
 
-def _ack_url(*, ticket_id: int, level: int, email: str) -> str:
+def _ack_url(*, ticket_id: int | None, level: int, email: str) -> str:
+    if ticket_id is None:
+        raise ValueError("An escalation email always concerns a ticket.")
     token = ack_token_make(ticket_id=ticket_id, level=level, email=email)
     return f"{settings.PORTAL_BASE_URL}{reverse('escalation-ack', args=[token])}"
 
@@ -392,7 +394,7 @@ def _step_batch(*, now: datetime, limit: int) -> tuple[int, int]:
                 writes=writes,
             )
             ticket.escalation_next_at = _next_window(
-                ticket=ticket, ladder=ladder, scheduled=scheduled, now=now
+                ticket=ticket, ladder=ladder, scheduled=scheduled or now, now=now
             )
     rows_update(objs=tickets, fields=ESCALATION_COLUMNS)
     writes.save()

@@ -6,6 +6,7 @@ A `.env` file beside manage.py is read when present. See the README's settings t
 from datetime import timedelta
 from email.utils import parseaddr
 from pathlib import Path
+from typing import Any
 
 import environ
 from django.core.exceptions import ImproperlyConfigured, ValidationError
@@ -111,7 +112,7 @@ MIDDLEWARE = [
     "portal.backoffice.middleware.StaffTimezoneMiddleware",
 ]
 
-TEMPLATES = [
+TEMPLATES: list[dict[str, Any]] = [
     {
         "BACKEND": "django.template.backends.django.DjangoTemplates",
         "DIRS": [BASE_DIR / "templates"],
@@ -383,10 +384,10 @@ if _broker_scheme not in ("filesystem", "redis", "rediss", "amqp", "amqps", "pya
     )
 
 # REST FRAMEWORK
-REST_FRAMEWORK = {
+REST_FRAMEWORK: dict[str, Any] = {
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
 }
-SPECTACULAR_SETTINGS = {
+SPECTACULAR_SETTINGS: dict[str, Any] = {
     "TITLE": "Rx.Health support portal API",
     "VERSION": "1.0.0",
     "SWAGGER_UI_DIST": "SIDECAR",

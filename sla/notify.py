@@ -23,7 +23,7 @@ from .selectors import policy_commitment
 
 Event = Notification.Event
 
-SUBJECTS = {
+SUBJECTS: dict[str, str] = {
     Event.TICKET_FILED: "[{reference}] We received your request: {title}",
     Event.STAFF_ALERT: "[{reference}] New {kind_impact} at {site}: {title}",
     Event.PUBLIC_REPLY: "[{reference}] Rx.Health support replied: {title}",

@@ -20,7 +20,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from django.conf import settings
-from django.db import transaction
+from django.db import models, transaction
 from django.utils import timezone
 
 from tickets.broker import task_enqueue
@@ -363,7 +363,10 @@ def sla_status_apply(*, ticket: Ticket, before: str, after: str) -> Ticket:
     elif before not in RUNNING and after in RUNNING:
         _resume(ticket, policy=policy, now=now)
     _finish(ticket, now=now)
-    event = {Status.WAITING_ON_CLIENT: Event.STATUS_WAITING, Status.RESOLVED: Event.STATUS_RESOLVED}
+    event: dict[str, str] = {
+        Status.WAITING_ON_CLIENT: Event.STATUS_WAITING,
+        Status.RESOLVED: Event.STATUS_RESOLVED,
+    }
     if after in event:
         change = (
             ticket.events.filter(action=TicketEvent.Action.STATUS_CHANGED)
@@ -466,7 +469,8 @@ def sla_clocks_import(*, imports: list[Any], now: datetime) -> list[Ticket]:
         policy = policies.get((ticket.kind, ticket.impact))
         for name in CLOCK_FIELDS:
             field = Ticket._meta.get_field(name)
-            setattr(ticket, name, field.get_default())
+            if isinstance(field, models.Field):  # every clock field is a column
+                setattr(ticket, name, field.get_default())
         ticket.last_client_update_at = item.last_staff_reply_at
         _targets_apply(ticket, policy=policy, now=now, clamp=False)
         ticket.responded_at = item.first_staff_reply_at
@@ -479,7 +483,7 @@ def sla_clocks_import(*, imports: list[Any], now: datetime) -> list[Ticket]:
         if ticket.status not in RUNNING:
             ticket.paused_at = stopped or now
         if ticket.next_update_due_at is not None and ticket.next_update_due_at <= now:
-            every = policy.update_every_minutes if policy else 0
+            every = (policy.update_every_minutes or 0) if policy else 0
             ticket.next_update_due_at = now + timedelta(minutes=every)
             ticket.update_warn_at = update_warn_for(
                 policy=policy, next_update_due_at=ticket.next_update_due_at, start=now

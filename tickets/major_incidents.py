@@ -403,7 +403,7 @@ def major_incident_tickets_open(*, major_incident: MajorIncident, actor: Actor) 
         raise Conflict("This major incident is resolved.")
     linked = major_incident.tickets.values("site_id")
     sites = list(_affected_sites(major_incident).exclude(pk__in=linked).order_by("name"))
-    first_pm = {}
+    first_pm: dict[int, Actor] = {}
     for membership in (
         SiteMembership.objects.filter(site__in=sites, role=Role.PM, user__is_active=True)
         .select_related("user")

@@ -414,6 +414,10 @@ class Notification(models.Model):
         SENT = "sent", "Sent"
         FAILED = "failed", "Failed"
 
+    # Not a column: set by delivery on a row it rendered in this attempt, so a failed attempt
+    # renders it again next time.
+    rendered_now: bool = False
+
     # None only for answers to inbound mail that concerns no ticket (an unknown sender).
     ticket = models.ForeignKey(
         Ticket, on_delete=models.CASCADE, related_name="notifications", null=True, blank=True

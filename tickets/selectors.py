@@ -274,10 +274,8 @@ def ticket_thread(*, user: ActorOrAnonymous, ticket: Ticket) -> list[ThreadEntry
         if c.by_staff:
             kind, role = ("staff" if c.public else "internal"), "Rx.Health support"
         else:
-            kind, role = (
-                "client",
-                f"{ticket.site.name}, {role_labels.get(roles.get(c.author_id), 'former member')}",
-            )
+            label = role_labels.get(roles.get(c.author_id) or "", "former member")
+            kind, role = "client", f"{ticket.site.name}, {label}"
         entries.append(
             ThreadEntry(
                 kind=kind,

@@ -9,6 +9,7 @@ from typing import Any
 import filetype
 from django.conf import settings
 from django.contrib.auth import get_user_model
+from django.core.files import File
 from django.core.files.uploadedfile import UploadedFile
 from django.db import IntegrityError, transaction
 from django.utils import timezone
@@ -127,7 +128,7 @@ def _validate_kind_impact(kind: Any, impact: Any) -> tuple[str, str]:
     return kind, impact
 
 
-def _validate_upload(file: UploadedFile) -> str:
+def _validate_upload(file: File) -> str:
     """Check size and real content type; returns the content type to store."""
     name = getattr(file, "name", "") or ""
     if "\x00" in name or len(name) > 255:
@@ -245,7 +246,12 @@ def ticket_create(
 
 
 def _attachment_save(
-    *, ticket: Ticket, uploaded_by: Actor, file: UploadedFile, content_type: str, comment=None
+    *,
+    ticket: Ticket,
+    uploaded_by: Actor,
+    file: UploadedFile,
+    content_type: str,
+    comment: Comment | None = None,
 ) -> Attachment:
     attachment = Attachment(
         ticket=ticket,
@@ -253,7 +259,7 @@ def _attachment_save(
         uploaded_by=uploaded_by,
         original_name=(file.name or "file").rsplit("/", 1)[-1][:255],
         content_type=content_type,
-        size=file.size,
+        size=file.size or 0,
     )
     attachment.file.save(attachment.original_name, file, save=False)
     attachment.save()
@@ -557,7 +563,7 @@ def membership_set(
                 member=user,
                 actor=actor,
                 action=MembershipEvent.Action.ROLE_CHANGED,
-                before=before,
+                before=before or "",
                 after=role,
             )
     return membership

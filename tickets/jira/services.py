@@ -378,7 +378,7 @@ def jira_issues_import(
 def _write(
     *,
     plans: list[_Plan],
-    existing: dict[str, str],
+    existing: dict[str | None, str],
     directory: JiraDirectory,
     now: datetime,
     report: ImportReport,
@@ -394,7 +394,7 @@ def _write(
     for plan in plans:
         ticket = old.get(plan.issue.key)
         created = ticket is None
-        if created:
+        if ticket is None:
             ticket = Ticket(
                 reference=f"j{uuid.uuid4().hex[:19]}", jira_key=plan.issue.key, updated_at=now
             )
