@@ -2,7 +2,7 @@
 `tickets.services`, so admin obeys the same rules, history and notifications as the portal and
 the API; a refused change (DomainError) becomes a form error or a message, never a 500."""
 
-from typing import Any
+from typing import TYPE_CHECKING, Any, cast
 
 from django import forms
 from django.contrib import admin, messages
@@ -57,7 +57,11 @@ User = get_user_model()
 
 BACKOFFICE_CSS = {"all": ("backoffice/backoffice.css",)}
 TICKET_FIELDSET = "Ticket"
-KIND_SHORT = {Kind.GENERAL: "General / Q&A", Kind.TASK: "Routine task", Kind.CHANGE: "Change"}
+KIND_SHORT: dict[str, str] = {
+    Kind.GENERAL: "General / Q&A",
+    Kind.TASK: "Routine task",
+    Kind.CHANGE: "Change",
+}
 
 
 class StaffWorkMixin:
@@ -98,12 +102,20 @@ class ReadOnlyInline(admin.TabularInline):
         return self.fields
 
 
-def _domain_error_to_form(form: forms.Form, exc: DomainError, aliases: dict | None = None):
+def _domain_error_to_form(form: forms.BaseForm, exc: DomainError, aliases: dict | None = None):
     field = (aliases or {}).get(exc.field, exc.field)
     form.add_error(field if field in form.fields else None, exc.message)
 
 
-class ServiceFormMixin:
+if TYPE_CHECKING:  # what the mixin is mixed into, for the type checker
+    from portal.backoffice.selectors import TicketWithDue
+
+    _FormBase = forms.ModelForm
+else:
+    _FormBase = object
+
+
+class ServiceFormMixin(_FormBase):
     """A form whose valid submission is carried out by services during validation.
 
     Admin shows errors only from validation, so the services run in `clean()`, inside a
@@ -116,7 +128,7 @@ class ServiceFormMixin:
 
     def clean(self):
         cleaned = super().clean()
-        if self._errors:
+        if self.errors:
             return cleaned
         try:
             with transaction.atomic():
@@ -463,7 +475,7 @@ class TicketAdmin(StaffWorkMixin, admin.ModelAdmin):
         return [F("due_at").asc(nulls_last=True), "-created_at", "-pk"]
 
     @admin.display(description="SLA", ordering=F("due_at").asc(nulls_last=True))
-    def sla(self, obj: Ticket):
+    def sla(self, obj: "TicketWithDue"):
         phrase = sla_phrase(state=obj.sla_state, due_at=obj.due_at, now=timezone.now())
         overdue = phrase.startswith("overdue")
         return format_html(
@@ -521,7 +533,8 @@ class TicketAdmin(StaffWorkMixin, admin.ModelAdmin):
     def get_form(self, request: HttpRequest, obj: Any = None, change: bool = False, **kwargs):
         kwargs["form"] = TicketWorkForm if obj is not None else TicketAddForm
         form = super().get_form(request, obj, change=change, **kwargs)
-        form.request = request
+        if issubclass(form, ServiceFormMixin):
+            form.request = request
         if obj is not None and "estimated_resolution_at" in form.base_fields:
             field = form.base_fields["estimated_resolution_at"]
             zone = timezone.get_current_timezone_name()
@@ -620,7 +633,7 @@ class TicketAdmin(StaffWorkMixin, admin.ModelAdmin):
     @admin.action(description="Assign to the staff member chosen in “Assign to”")
     def assign_to_chosen(self, request, queryset):
         form = TicketActionForm(request.POST)
-        form.fields["action"].choices = self.get_action_choices(request)
+        cast(forms.ChoiceField, form.fields["action"]).choices = self.get_action_choices(request)
         if not form.is_valid() or not form.cleaned_data.get("assignee"):
             self.message_user(request, "Choose whom to assign in “Assign to”.", messages.ERROR)
             return
@@ -634,7 +647,7 @@ class TicketAdmin(StaffWorkMixin, admin.ModelAdmin):
     @admin.action(description="Change status to the one chosen in “Status”")
     def change_status(self, request, queryset):
         form = TicketActionForm(request.POST)
-        form.fields["action"].choices = self.get_action_choices(request)
+        cast(forms.ChoiceField, form.fields["action"]).choices = self.get_action_choices(request)
         if not form.is_valid() or not form.cleaned_data.get("status"):
             self.message_user(request, "Choose the new status in “Status”.", messages.ERROR)
             return
@@ -644,7 +657,7 @@ class TicketAdmin(StaffWorkMixin, admin.ModelAdmin):
     @admin.action(description="Link to the major incident chosen in “Major incident”")
     def link_to_major_incident(self, request, queryset):
         form = TicketActionForm(request.POST)
-        form.fields["action"].choices = self.get_action_choices(request)
+        cast(forms.ChoiceField, form.fields["action"]).choices = self.get_action_choices(request)
         incident = form.cleaned_data.get("major_incident") if form.is_valid() else None
         if incident is None:
             self.message_user(request, "Choose the major incident in “Major incident”.", "error")
@@ -849,7 +862,8 @@ class MembershipInline(admin.TabularInline):
 
     def get_formset(self, request, obj=None, **kwargs):
         formset = super().get_formset(request, obj, **kwargs)
-        formset.request = request
+        if issubclass(formset, MembershipFormSet):
+            formset.request = request
         return formset
 
     def get_queryset(self, request):

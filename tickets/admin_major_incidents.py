@@ -1,7 +1,7 @@
 """Back office for major incidents: declare one, link tickets, post updates for every linked
 ticket at once, and watch each linked ticket's SLA. Imported by `tickets.admin`."""
 
-from typing import Any
+from typing import Any, cast
 
 from django import forms
 from django.contrib import admin, messages
@@ -42,6 +42,10 @@ class MajorIncidentAddForm(ServiceFormMixin, forms.ModelForm):
             all_sites=data.get("all_sites", False),
             lead=data.get("lead"),
         )
+
+
+def _ticket_label(ticket: Ticket) -> str:
+    return f"{ticket.reference} · {ticket.site.name} · {ticket.title}"
 
 
 class MajorIncidentWorkForm(ServiceFormMixin, forms.ModelForm):
@@ -86,18 +90,17 @@ class MajorIncidentWorkForm(ServiceFormMixin, forms.ModelForm):
         super().__init__(*args, **kwargs)
         incident = self.instance
         visible = tickets_visible_to(self.request.user) if self.request else Ticket.objects.none()
-        self.fields["link"].queryset = (
+        link = cast(forms.ModelMultipleChoiceField, self.fields["link"])
+        unlink = cast(forms.ModelMultipleChoiceField, self.fields["unlink"])
+        link.queryset = (
             visible.filter(services.major_incidents_linkable_filter(incident))
             .select_related("site")
             .order_by("site__name", "pk")
         )
-        self.fields["unlink"].queryset = visible.filter(major_incident=incident).select_related(
-            "site"
-        )
-        for name in ("link", "unlink"):
-            self.fields[name].label_from_instance = lambda t: (
-                f"{t.reference} · {t.site.name} · {t.title}"
-            )
+        unlink.queryset = visible.filter(major_incident=incident).select_related("site")
+        for field in (link, unlink):
+            # Django reads this as an attribute of the field; the stubs know only the method.
+            field.label_from_instance = _ticket_label  # type: ignore[method-assign,assignment]
 
     def apply(self, *, actor: Actor) -> None:
         data = self.cleaned_data
@@ -164,7 +167,8 @@ class MajorIncidentAdmin(ClockFaceMixin, StaffWorkMixin, admin.ModelAdmin):
     def get_form(self, request: HttpRequest, obj: Any = None, change: bool = False, **kwargs):
         kwargs["form"] = MajorIncidentWorkForm if obj is not None else MajorIncidentAddForm
         form = super().get_form(request, obj, change=change, **kwargs)
-        form.request = request
+        if issubclass(form, ServiceFormMixin):
+            form.request = request
         return form
 
     def get_fieldsets(self, request: HttpRequest, obj: Any = None):
@@ -197,7 +201,7 @@ class MajorIncidentAdmin(ClockFaceMixin, StaffWorkMixin, admin.ModelAdmin):
 
     @admin.display(description="Linked tickets", ordering="linked_count")
     def linked(self, obj: MajorIncident) -> int:
-        return obj.linked_count
+        return obj.linked_count  # type: ignore[attr-defined]  # annotated by get_queryset
 
     @admin.display(description="Linked tickets")
     def linked_tickets(self, obj: MajorIncident):
