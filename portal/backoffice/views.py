@@ -1,6 +1,7 @@
 """Staff-only pages linked from the admin: the dashboard and the monthly SLA report.
 Thin: parse input, call a selector, render."""
 
+from collections.abc import Mapping
 from urllib.parse import urlencode
 
 from django.contrib import admin, messages
@@ -63,8 +64,8 @@ def dashboard(request: AuthenticatedHttpRequest) -> HttpResponse:
 
 @staff_member_required
 def sla_report(request: AuthenticatedHttpRequest) -> HttpResponse:
-    data = request.GET
-    if "site" not in data:
+    data: Mapping[str, str] | None = request.GET
+    if "site" not in request.GET:
         # Without a choice, show last month's report for the first site straight away.
         first = (
             sites_visible_to(request.user).order_by("name").values_list("slug", flat=True).first()

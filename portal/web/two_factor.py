@@ -33,7 +33,7 @@ def two_factor_enabled(user: Actor) -> bool:
     return user_has_device(user, confirmed=True)
 
 
-def two_factor_check(*, request: HttpRequest, user: Actor, code: str):
+def two_factor_check(*, request: HttpRequest | None, user: Actor, code: str):
     """The device that accepts `code` for `user` (TOTP or a recovery code, which is used up),
     or None; a wrong code is reported as a failed sign-in, so it counts toward the lockout."""
     code = "".join(code.split())

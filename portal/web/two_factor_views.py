@@ -2,6 +2,7 @@
 (site members; staff too where it is not required)."""
 
 from base64 import b32encode
+from typing import Any
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
@@ -56,7 +57,7 @@ def two_factor(request: AuthenticatedHttpRequest) -> HttpResponse:
         return redirect("two-factor")
     elif action is not None:
         return redirect("two-factor")
-    context = {
+    context: dict[str, Any] = {
         "enabled": enabled,
         "required": required,
         "codes": codes,

@@ -78,7 +78,7 @@ CANNOT_FILE = (
 )
 
 # Plain-language help for the impact chooser, from the support document.
-IMPACT_HELP = {
+IMPACT_HELP: dict[str, str] = {
     Impact.HIGH: "The platform or service is completely unavailable, or so degraded for "
     "multiple users that it is unusable, or the issue impacts revenue or time-sensitive "
     "regulatory compliance.",
@@ -87,7 +87,7 @@ IMPACT_HELP = {
     Impact.LOW: "No more than 5% of users cannot use the service, or a non-critical component "
     "is unavailable, or a feature is unavailable and another can readily be used.",
 }
-KIND_HELP = {
+KIND_HELP: dict[str, str] = {
     Kind.GENERAL: "A question about the platform or how to do something.",
     Kind.TASK: "Routine work for Rx.Health to do, such as adding a user or a printer.",
     Kind.CHANGE: "A change to configuration, interfaces or workflow at your site.",
@@ -169,9 +169,8 @@ def dashboard(request: AuthenticatedHttpRequest) -> HttpResponse:
             default=Value(2),
         )
     )
-    ordering = ["attention", F("due_at").asc(nulls_last=True), "-created_at", "-id"]
-    page = Paginator(tickets.order_by(*ordering), settings.PORTAL_DASHBOARD_PAGE_SIZE)
-    page = page.get_page(request.GET.get("page"))
+    tickets = tickets.order_by("attention", F("due_at").asc(nulls_last=True), "-created_at", "-id")
+    page = Paginator(tickets, settings.PORTAL_DASHBOARD_PAGE_SIZE).get_page(request.GET.get("page"))
     high_open = list(
         tickets_visible_to(user)
         .filter(kind=Kind.INCIDENT, impact=Impact.HIGH, status__in=OPEN_STATUSES)
@@ -497,8 +496,9 @@ def member_invite(request: AuthenticatedHttpRequest, slug: str) -> HttpResponse:
 
 
 def _member_or_404(site, user_id: int) -> SiteMembership:
-    membership = SiteMembership.objects.select_related("user").filter(site=site, user_id=user_id)
-    membership = membership.first()
+    membership = (
+        SiteMembership.objects.select_related("user").filter(site=site, user_id=user_id).first()
+    )
     if membership is None:
         raise Http404("No such member.")
     return membership

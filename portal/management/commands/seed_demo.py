@@ -30,7 +30,7 @@ User = get_user_model()
 
 DEMO_PASSWORD = "rx-demo-portal"  # noqa: S105 (a demo login, printed on purpose)
 
-SITES = [
+SITES: list[dict[str, Any]] = [
     {
         "slug": "riverside-general",
         "name": "Riverside General Hospital",
@@ -190,8 +190,8 @@ class Command(BaseCommand):
             self._contacts(sites, created)
         # Tickets go through the ticket services, each in its own transaction, so the SLA
         # clocks start and the receipts go out as they would for a real filing.
-        for spec in TICKETS:
-            created["tickets"] += self._ticket(spec, sites, agent)
+        for ticket_spec in TICKETS:
+            created["tickets"] += self._ticket(ticket_spec, sites, agent)
         if created["tickets"]:
             # One scan now, so breaches, warnings, client updates and escalations are on screen
             # at once rather than after beat's first pass.
