@@ -8,7 +8,6 @@ escalation_next_at).
 
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
@@ -79,7 +78,7 @@ class _Writes:
     records: list[EscalationRecord] = field(default_factory=list)
     events: list[TicketEvent] = field(default_factory=list)
     notifications: list[Notification] = field(default_factory=list)
-    reached: list[tuple[Ticket, int, bool, Any]] = field(default_factory=list)
+    reached: list[tuple[Ticket, int, bool, Actor | None]] = field(default_factory=list)
 
     def save(self) -> None:
         rows_insert(objs=self.records, ignore_conflicts=True)

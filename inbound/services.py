@@ -9,7 +9,6 @@ Nothing from an inbound message is echoed in an email: answers use fixed wording
 import re
 from dataclasses import dataclass
 from datetime import timedelta
-from typing import Any
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
@@ -63,7 +62,7 @@ class _Match:
     refusal: str = ""
 
 
-def _sender(address: str) -> Any:
+def _sender(address: str) -> Actor | None:
     """The active account with this email, when exactly one has it."""
     if not address:
         return None
@@ -71,7 +70,7 @@ def _sender(address: str) -> Any:
     return users[0] if len(users) == 1 else None
 
 
-def _match(mail: ParsedMail, sender: Any) -> _Match:
+def _match(mail: ParsedMail, sender: Actor | None) -> _Match:
     """The ticket a message answers: by signed reply address, then by our Message-IDs in its
     headers, then by a reference in the subject (only among the sender's own tickets)."""
     for address in mail.recipients:
@@ -157,7 +156,9 @@ def _attach_files(
     return len(refused)
 
 
-def _comment(row: InboundMessage, mail: ParsedMail, *, sender: Any, ticket: Ticket) -> None:
+def _comment(
+    row: InboundMessage, mail: ParsedMail, *, sender: Actor | None, ticket: Ticket
+) -> None:
     if sender is None:
         _refuse(row, UNKNOWN_SENDER)
         return
@@ -184,7 +185,7 @@ def _comment(row: InboundMessage, mail: ParsedMail, *, sender: Any, ticket: Tick
         )
 
 
-def _file(row: InboundMessage, mail: ParsedMail, *, sender: Any) -> None:
+def _file(row: InboundMessage, mail: ParsedMail, *, sender: Actor | None) -> None:
     """A message that names no ticket: a pm or it member of one site files a general request
     there; staff mail waits in the ledger for someone to attach it."""
     if sender is None:

@@ -17,7 +17,7 @@ Rules (the README states them for users):
 """
 
 from datetime import datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django.conf import settings
 from django.db import models, transaction
@@ -71,6 +71,9 @@ REPLY_FIELDS = [
     "sla_state",
     "sla_next_check_at",
 ]
+
+if TYPE_CHECKING:
+    from tickets.jira.services import TicketImport
 
 
 def _working(policy: SLAPolicy | None) -> WorkingTime | None:
@@ -456,7 +459,7 @@ def sla_calendar_changed(*, calendar: BusinessCalendar) -> None:
         sla_policy_changed(policy=policy)
 
 
-def sla_clocks_import(*, imports: list[Any], now: datetime) -> list[Ticket]:
+def sla_clocks_import(*, imports: "list[TicketImport]", now: datetime) -> list[Ticket]:
     """Set imported tickets' clocks in memory (the import writes them): targets count from the
     original filing time; a target missed before the import is recorded as breached when it
     was missed, with no warning or breach notice sent for it; a client-update cadence that ran

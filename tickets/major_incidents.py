@@ -48,7 +48,7 @@ def _validate_impact(impact: Any) -> str:
     return impact
 
 
-def _validate_lead(lead: Actor) -> Any:
+def _validate_lead(lead: Actor | None) -> Actor | None:
     if lead is not None and not is_staff(lead):
         raise DomainError("The person in charge must be active Rx.Health staff.", field="lead")
     return lead
@@ -97,7 +97,7 @@ def major_incident_change(
     summary: str = _UNSET,
     impact: str = _UNSET,
     status: str = _UNSET,
-    lead: Actor = _UNSET,
+    lead: Actor | None = _UNSET,
     sites: Iterable[ClientSite] = _UNSET,
     all_sites: bool = _UNSET,
     resolution: str = "",
