@@ -35,9 +35,10 @@ run: venv .env  ## Migrate, seed the demo data, and start web, worker and beat (
 test: venv  ## Run the test suite (DATABASE_URL picks the database; SQLite by default)
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
-lint: venv  ## ruff check and format check, and migrations in step with models
+lint: venv  ## ruff check and format check, mypy (django-stubs), and migrations in step with models
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/mypy
 	$(BIN)/python manage.py makemigrations --check --dry-run
 
 format: venv  ## Apply ruff's fixes and formatting

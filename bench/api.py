@@ -87,9 +87,9 @@ def main() -> int:
         from portal.api.services import api_token_issue
         from tests.tickets.factories import ClientSiteFactory, MembershipFactory
 
-        site = ClientSiteFactory(slug="bench-site")
-        ClientSiteFactory(slug="bench-other")
-        integrator = MembershipFactory(site=site, role="it").user
+        site = ClientSiteFactory.create(slug="bench-site")
+        ClientSiteFactory.create(slug="bench-other")
+        integrator = MembershipFactory.create(site=site, role="it").user
         _, token = api_token_issue(user=integrator, name="bench")
         client = APIClient()
         client.credentials(HTTP_AUTHORIZATION=f"Bearer {token}")

@@ -246,7 +246,7 @@ def drain(name: str, workers: int) -> dict:
         os.environ, DATABASE_URL=database_url(name), CELERY_BROKER_URL=BROKER_URL,
         EMAIL_URL="dummymail://", CELERY_TASK_ALWAYS_EAGER="false",
     )  # fmt: skip
-    app.conf.broker_url = BROKER_URL
+    app.conf.update(broker_url=BROKER_URL)
     app.control.purge()
     procs, logs = [], []
     for index in range(workers):

@@ -73,8 +73,8 @@ class EscalationRecordInline(ClockFaceMixin, _ReadOnly, admin.TabularInline):
     fk_name = "ticket"
     extra = 0
     can_delete = False
-    fields = ["level", "reached_when", "how", "notified_list", "acknowledged_by"]
-    readonly_fields = fields
+    readonly_fields = ("level", "reached_when", "how", "notified_list", "acknowledged_by")
+    fields = readonly_fields
     site_timezone_path = "ticket__site__timezone"
     reached_when = clock_column("reached_at", "reached at")
     verbose_name = "escalation"
@@ -143,8 +143,8 @@ class EscalationRecordAdmin(ClockFaceMixin, _ReadOnly, admin.ModelAdmin):
     list_select_related = ["ticket", "ticket__site", "actor"]
     search_fields = ["ticket__reference", "ticket__title"]
     date_hierarchy = "reached_at"
-    fields = ["ticket", "level", "from_level", "reached_when", "how", "notified_list"]
-    readonly_fields = fields
+    readonly_fields = ("ticket", "level", "from_level", "reached_when", "how", "notified_list")
+    fields = readonly_fields
     site_timezone_path = "ticket__site__timezone"
     reached_when = clock_column("reached_at", "reached at")
 
@@ -174,8 +174,8 @@ class EscalationAcknowledgementAdmin(ClockFaceMixin, _ReadOnly, admin.ModelAdmin
     list_select_related = ["record", "record__ticket", "contact"]
     list_filter = ["record__level"]
     search_fields = ["email", "record__ticket__reference"]
-    fields = ["record", "contact", "email", "acknowledged_when", "user_agent"]
-    readonly_fields = fields
+    readonly_fields = ("record", "contact", "email", "acknowledged_when", "user_agent")
+    fields = readonly_fields
     site_timezone_path = "record__ticket__site__timezone"
     acknowledged_when = clock_column("acknowledged_at", "acknowledged at")
 

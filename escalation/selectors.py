@@ -15,6 +15,7 @@ from django.utils import timezone
 from sla.clocks import deadline
 from sla.models import SLAPolicy
 from sla.selectors import policy_for
+from tickets.actors import ActorOrAnonymous
 from tickets.errors import Conflict, DomainError, NotAllowed
 from tickets.models import FILING_ROLES, ClientSite, Ticket
 from tickets.selectors import is_staff, membership_role
@@ -122,8 +123,8 @@ def escalation_recipients_preview(*, site: ClientSite) -> list[LevelPreview]:
 def escalation_support_path(*, sites: QuerySet[ClientSite]) -> list[dict[str, Any]]:
     """The support document's escalation path for each site: levels, their groups, and the
     contacts (names and roles only) who serve the site."""
-    sites = list(sites.order_by("name"))
-    contacts = contacts_for_sites(site_ids=[s.pk for s in sites])
+    ordered = list(sites.order_by("name"))
+    contacts = contacts_for_sites(site_ids=[s.pk for s in ordered])
     levels = list(EscalationLevel.objects.order_by("number"))
     return [
         {
@@ -140,7 +141,7 @@ def escalation_support_path(*, sites: QuerySet[ClientSite]) -> list[dict[str, An
                 for level in levels
             ],
         }
-        for site in sites
+        for site in ordered
     ]
 
 
@@ -160,7 +161,11 @@ def escalation_history(*, ticket: Ticket) -> QuerySet[EscalationRecord]:
 
 
 def escalation_request_refusal(
-    *, ticket: Ticket, actor: Any, now: datetime | None = None, max_level: int | None = None
+    *,
+    ticket: Ticket,
+    actor: ActorOrAnonymous,
+    now: datetime | None = None,
+    max_level: int | None = None,
 ) -> DomainError | None:
     """Why `actor` may not escalate this ticket now (the error to raise), or None if they may.
 
@@ -232,7 +237,7 @@ def client_escalation_next_possible(*, ticket: Ticket) -> datetime | None:
     return deadline(start=last, minutes=policy.first_response_minutes, calendar=policy.calendar)
 
 
-def escalation_panel(*, ticket: Ticket, user: Any) -> dict[str, Any]:
+def escalation_panel(*, ticket: Ticket, user: ActorOrAnonymous) -> dict[str, Any]:
     """What the ticket page shows: the level, the groups alerted (names, not people), and
     whether this user may press Escalate now (and if not, why)."""
     names = level_names()

@@ -8,13 +8,13 @@ is in `ladder.py`.
 """
 
 from datetime import datetime
-from typing import Any
 
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from sla.clocks import deadline
 from sla.selectors import policy_for
+from tickets.actors import Actor
 from tickets.bulk import rows_update
 from tickets.errors import Conflict
 from tickets.models import Status, Ticket, TicketEvent
@@ -174,7 +174,7 @@ def _step_batch(*, now: datetime, limit: int) -> tuple[int, int]:
                 writes=writes,
             )
             ticket.escalation_next_at = _next_window(
-                ticket=ticket, ladder=ladder, scheduled=scheduled, now=now
+                ticket=ticket, ladder=ladder, scheduled=scheduled or now, now=now
             )
     rows_update(objs=tickets, fields=ESCALATION_COLUMNS)
     writes.save()
@@ -182,7 +182,7 @@ def _step_batch(*, now: datetime, limit: int) -> tuple[int, int]:
 
 
 @transaction.atomic
-def escalation_request(*, ticket: Ticket, actor: Any) -> Ticket:
+def escalation_request(*, ticket: Ticket, actor: Actor) -> Ticket:
     """A site's pm or it member (or staff) escalates a ticket whose committed first-response
     time has passed with no response: up one level now, within the maximum, notifying the
     contacts as an automatic step would."""

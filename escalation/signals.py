@@ -1,15 +1,18 @@
 """What the escalation ladder tells others (webhooks)."""
 
-from typing import Any, NamedTuple
+from typing import NamedTuple
 
 from django.dispatch import Signal
 
+from tickets.actors import Actor
+from tickets.models import Ticket
+
 
 class Escalation(NamedTuple):
-    ticket: Any
+    ticket: Ticket
     level: int
     automatic: bool
-    actor: Any
+    actor: Actor | None
 
 
 # kwargs: escalations (a list of `Escalation`, one per level a ticket reached). Sent once per

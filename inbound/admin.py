@@ -12,6 +12,7 @@ from django.utils.html import format_html
 
 from portal.backoffice.admin.common import ticket_admin_link
 from portal.backoffice.clock import ClockFaceMixin, clock_column
+from tickets.actors import request_actor
 from tickets.errors import DomainError
 from tickets.selectors import is_staff, tickets_visible_to
 
@@ -136,7 +137,7 @@ class InboundMessageAdmin(ClockFaceMixin, admin.ModelAdmin):
         attached = 0
         for message in queryset:
             try:
-                inbound_message_attach(message=message, ticket=ticket, actor=request.user)
+                inbound_message_attach(message=message, ticket=ticket, actor=request_actor(request))
             except DomainError as exc:
                 self.message_user(request, f"{message}: {exc.message}", messages.WARNING)
             else:

@@ -18,6 +18,7 @@ logger = logging.getLogger(__name__)
 def _mailbox(url: str) -> tuple[MailBox | MailBoxUnencrypted, str, str, str]:
     parts = urlsplit(url)
     timeout = settings.INBOUND_IMAP_TIMEOUT_SECONDS
+    box: MailBox | MailBoxUnencrypted
     if parts.scheme == "imaps":
         box = MailBox(parts.hostname, parts.port or 993, timeout=timeout)
     else:
@@ -49,7 +50,8 @@ def inbound_mailbox_fetch(*, url: str | None = None) -> Counter:
             counts["received" if new else "duplicate"] += 1
             if new:
                 counts[row.outcome] += 1
-            mailbox.flag(message.uid, MailMessageFlags.SEEN, True)
+            if message.uid is not None:  # a server that gives no UID cannot be told it was read
+                mailbox.flag(message.uid, MailMessageFlags.SEEN, True)
     if counts:
         logger.info("Inbound mail: %s", ", ".join(f"{k} {v}" for k, v in sorted(counts.items())))
     return counts

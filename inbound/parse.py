@@ -103,7 +103,7 @@ def _body_and_attachments(message: EmailMessage) -> tuple[str, list[ParsedAttach
     attachments = []
     for part in message.iter_attachments() if message.is_multipart() else ():
         content = part.get_payload(decode=True)
-        if content is None:  # a nested message or an empty part
+        if not isinstance(content, bytes):  # a nested message or an empty part
             continue
         name = part.get_filename() or "attachment"
         attachments.append(ParsedAttachment(name=name.rsplit("/", 1)[-1][:255], content=content))
@@ -113,7 +113,8 @@ def _body_and_attachments(message: EmailMessage) -> tuple[str, list[ParsedAttach
     try:
         content = body.get_content()
     except (LookupError, ValueError):  # an unknown charset: read what can be read
-        content = (body.get_payload(decode=True) or b"").decode("utf-8", errors="replace")
+        payload = body.get_payload(decode=True)
+        content = (payload if isinstance(payload, bytes) else b"").decode("utf-8", errors="replace")
     if body.get_content_type() == "text/html":
         content = html_to_text(content)
     return content, attachments

@@ -9,7 +9,6 @@ Nothing from an inbound message is echoed in an email: answers use fixed wording
 import re
 from dataclasses import dataclass
 from datetime import timedelta
-from typing import Any
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
@@ -19,6 +18,7 @@ from django.db import IntegrityError, transaction
 from django.template.loader import render_to_string
 from django.utils import timezone
 
+from tickets.actors import Actor
 from tickets.email_threading import (
     is_support_address,
     references_in_message_ids,
@@ -62,7 +62,7 @@ class _Match:
     refusal: str = ""
 
 
-def _sender(address: str) -> Any:
+def _sender(address: str) -> Actor | None:
     """The active account with this email, when exactly one has it."""
     if not address:
         return None
@@ -70,7 +70,7 @@ def _sender(address: str) -> Any:
     return users[0] if len(users) == 1 else None
 
 
-def _match(mail: ParsedMail, sender: Any) -> _Match:
+def _match(mail: ParsedMail, sender: Actor | None) -> _Match:
     """The ticket a message answers: by signed reply address, then by our Message-IDs in its
     headers, then by a reference in the subject (only among the sender's own tickets)."""
     for address in mail.recipients:
@@ -138,7 +138,7 @@ def _attach_files(
     row: InboundMessage,
     *,
     ticket: Ticket,
-    author: Any,
+    author: Actor,
     comment: Comment | None,
     files: list[ParsedAttachment],
 ) -> int:
@@ -156,7 +156,9 @@ def _attach_files(
     return len(refused)
 
 
-def _comment(row: InboundMessage, mail: ParsedMail, *, sender: Any, ticket: Ticket) -> None:
+def _comment(
+    row: InboundMessage, mail: ParsedMail, *, sender: Actor | None, ticket: Ticket
+) -> None:
     if sender is None:
         _refuse(row, UNKNOWN_SENDER)
         return
@@ -183,7 +185,7 @@ def _comment(row: InboundMessage, mail: ParsedMail, *, sender: Any, ticket: Tick
         )
 
 
-def _file(row: InboundMessage, mail: ParsedMail, *, sender: Any) -> None:
+def _file(row: InboundMessage, mail: ParsedMail, *, sender: Actor | None) -> None:
     """A message that names no ticket: a pm or it member of one site files a general request
     there; staff mail waits in the ledger for someone to attach it."""
     if sender is None:
@@ -264,7 +266,7 @@ def inbound_message_receive(*, raw: bytes) -> tuple[InboundMessage, bool]:
 
 
 @transaction.atomic
-def inbound_message_attach(*, message: InboundMessage, ticket: Ticket, actor: Any) -> Comment:
+def inbound_message_attach(*, message: InboundMessage, ticket: Ticket, actor: Actor) -> Comment:
     """Staff put a message that reached no ticket on one: as its sender's reply when the sender
     may reply there, otherwise as an internal note quoting it (staff only)."""
     if not is_staff(actor):

@@ -6,6 +6,7 @@ README's settings table; the environment reader and the start-up checks are in s
 from datetime import timedelta
 from email.utils import parseaddr
 from pathlib import Path
+from typing import Any
 
 from django.core.exceptions import ImproperlyConfigured
 
@@ -118,7 +119,7 @@ MIDDLEWARE = [
     "portal.web.two_factor.TwoFactorRequiredMiddleware",
 ]
 
-TEMPLATES = [
+TEMPLATES: list[dict[str, Any]] = [
     {
         "BACKEND": "django.template.backends.django.DjangoTemplates",
         "DIRS": [BASE_DIR / "templates"],
@@ -350,7 +351,7 @@ REST_FRAMEWORK = {
     ],
     "TEST_REQUEST_DEFAULT_FORMAT": "json",
 }
-SPECTACULAR_SETTINGS = {
+SPECTACULAR_SETTINGS: dict[str, Any] = {
     "TITLE": "Rx.Health support portal API",
     "VERSION": "1.0.0",
     "DESCRIPTION": (

@@ -3,7 +3,7 @@ working periods and holidays, and the record of scan runs. These are data that s
 model permissions edit; every staff member may read them."""
 
 from decimal import Decimal
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django import forms
 from django.contrib import admin
@@ -21,8 +21,13 @@ from .models import BusinessCalendar, Holiday, ScanRun, SLAPolicy, WorkingPeriod
 from .policy_runs import policy_run_words, policy_runs_of
 from .services import sla_calendar_changed, sla_policy_changed
 
+if TYPE_CHECKING:  # what the mixin is mixed into, for the type checker
+    _AdminBase = admin.ModelAdmin
+else:
+    _AdminBase = object
 
-class StaffMayReadMixin:
+
+class StaffMayReadMixin(_AdminBase):
     def has_module_permission(self, request: HttpRequest) -> bool:
         return is_staff(request.user) or super().has_module_permission(request)
 
@@ -83,7 +88,7 @@ class SLAPolicyForm(forms.ModelForm):
                 ) / Decimal(60)
 
     def clean(self):
-        cleaned = super().clean()
+        cleaned = super().clean() or {}
         if "first_response_hours" in cleaned:
             self.instance.first_response_minutes = _hours_to_minutes(
                 cleaned["first_response_hours"]

@@ -40,7 +40,7 @@ def policy_commitment(policy: SLAPolicy) -> str:
     """The commitment in words, as the receipt states it, e.g. "first response within 1 hour;
     a status update every 1 elapsed hour while the incident is open"."""
     words = f"first response within {duration_words(policy.first_response_minutes)}"
-    if policy.calendar_id:
+    if policy.calendar is not None:
         words += f" of business hours ({policy.calendar.name})"
     if policy.requires_estimate:
         words += ", with an estimated resolution time"

@@ -17,9 +17,9 @@ Rules (the README states them for users):
 """
 
 from datetime import datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from django.db import transaction
+from django.db import models, transaction
 from django.utils import timezone
 
 from tickets.broker import task_enqueue
@@ -68,6 +68,9 @@ REPLY_FIELDS = [
     "sla_state",
     "sla_next_check_at",
 ]
+
+if TYPE_CHECKING:
+    from tickets.jira.services import TicketImport
 
 
 def _working(policy: SLAPolicy | None) -> WorkingTime | None:
@@ -395,7 +398,7 @@ def sla_calendar_changed(*, calendar: BusinessCalendar) -> None:
         sla_policy_changed(policy=policy)
 
 
-def sla_clocks_import(*, imports: list[Any], now: datetime) -> list[Ticket]:
+def sla_clocks_import(*, imports: "list[TicketImport]", now: datetime) -> list[Ticket]:
     """Set imported tickets' clocks in memory (the import writes them): targets count from the
     original filing time; a target missed before the import is recorded as breached when it
     was missed, with no warning or breach notice sent for it; a client-update cadence that ran
@@ -408,7 +411,8 @@ def sla_clocks_import(*, imports: list[Any], now: datetime) -> list[Ticket]:
         policy = policies.get((ticket.kind, ticket.impact))
         for name in CLOCK_FIELDS:
             field = Ticket._meta.get_field(name)
-            setattr(ticket, name, field.get_default())
+            if isinstance(field, models.Field):  # every clock field is a column
+                setattr(ticket, name, field.get_default())
         ticket.last_client_update_at = item.last_staff_reply_at
         _targets_apply(ticket, policy=policy, now=now, clamp=False)
         ticket.responded_at = item.first_staff_reply_at
@@ -421,7 +425,7 @@ def sla_clocks_import(*, imports: list[Any], now: datetime) -> list[Ticket]:
         if ticket.status not in RUNNING:
             ticket.paused_at = stopped or now
         if ticket.next_update_due_at is not None and ticket.next_update_due_at <= now:
-            every = policy.update_every_minutes if policy else 0
+            every = (policy.update_every_minutes or 0) if policy else 0
             ticket.next_update_due_at = now + timedelta(minutes=every)
             ticket.update_warn_at = update_warn_for(
                 policy=policy, next_update_due_at=ticket.next_update_due_at, start=now

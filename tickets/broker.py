@@ -7,6 +7,7 @@ the task modules that import it.
 """
 
 import logging
+from typing import Any
 
 from celery import current_app
 from kombu.exceptions import OperationalError
@@ -26,8 +27,9 @@ def task_enqueue(*, name: str, args: tuple = (), countdown: float | None = None)
     """Send the task `name` with `args`; False, with a warning logged, when the broker could
     not be reached (the caller's work stands and is picked up later)."""
     try:
+        options: dict[str, Any] = {} if countdown is None else {"countdown": countdown}
         current_app.signature(name, args=args).apply_async(
-            countdown=countdown, retry_policy=PUBLISH_RETRY_POLICY
+            retry_policy=PUBLISH_RETRY_POLICY, **options
         )
     except (OperationalError, OSError) as exc:
         logger.warning(

@@ -13,6 +13,7 @@ from typing import Any
 
 from django.db import connection, models
 from django.db.models import Case, Value, When
+from django.db.models.options import Options
 from django.utils import timezone
 
 
@@ -26,10 +27,20 @@ def _jsonable(field: models.Field) -> Callable[[Any], Any]:
     return lambda value: value
 
 
+def _column_field(meta: Options, name: str) -> models.Field:
+    """The concrete field `name` of the model (these helpers write columns, not relations)."""
+    field = meta.get_field(name)
+    if not isinstance(field, models.Field) or field.column is None:
+        raise TypeError(f"{meta.label}.{name} is not a column")
+    return field
+
+
 def _recordset(fields: Sequence[models.Field], objs: Sequence[models.Model], values) -> tuple:
     """(`json_to_recordset(%s) AS v(col type, ...)`, the JSON text) for these rows."""
     quote = connection.ops.quote_name
-    columns = ", ".join(f"{quote(f.column)} {f.cast_db_type(connection)}" for f in fields)
+    # Field.cast_db_type is Django's (since 1.11); django-stubs does not declare it.
+    cast = [(f.column, f.cast_db_type(connection)) for f in fields]  # type: ignore[attr-defined]
+    columns = ", ".join(f"{quote(column)} {db_type}" for column, db_type in cast)
     convert = [(f.column, _jsonable(f)) for f in fields]
     document = json.dumps(
         [
@@ -144,7 +155,7 @@ def rows_update(
         return 0
     model = type(objs[0])
     meta = model._meta
-    concrete = [meta.get_field(name) for name in fields]
+    concrete = [_column_field(meta, name) for name in fields]
     if connection.vendor != "postgresql":
         return _rows_update_portable(model=model, objs=objs, fields=concrete, where=where or {})
     quote = connection.ops.quote_name
@@ -156,7 +167,7 @@ def rows_update(
     conditions = [f"t.{quote(pk.column)} = v.{quote(pk.column)}"]
     params: list[Any] = [document]
     for name, value in (where or {}).items():
-        field = meta.get_field(name)
+        field = _column_field(meta, name)
         conditions.append(f"t.{quote(field.column)} = %s")
         params.append(field.get_db_prep_save(value, connection))
     # Only identifiers from the model's own metadata go into the text; values are parameters.

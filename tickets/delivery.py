@@ -299,7 +299,9 @@ def _outcomes_record(
         )
     rows_update(objs=rows, fields=RECORDED_FIELDS, where={"lease_token": token})
     if counts.retrying:
-        _retry_schedule(min(r.next_attempt_at for r in rows if r.status == Status.PENDING) - now)
+        due = [r.next_attempt_at for r in rows if r.status == Status.PENDING and r.next_attempt_at]
+        if due:
+            _retry_schedule(min(due) - now)
     return counts
 
 

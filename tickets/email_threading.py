@@ -93,12 +93,13 @@ def email_threading_headers(notification: Notification) -> dict[str, str]:
     ticket (an answer to mail we could not accept) is marked auto-replied, so that the other
     side's auto-responders do not answer it."""
     domain = _support_address()[1]
-    if notification.ticket_id is None:
+    ticket = notification.ticket
+    if ticket is None:
         return {
             "Message-ID": f"<answer.{notification.pk}@{domain}>",
             "Auto-Submitted": "auto-replied",
         }
-    reference = notification.ticket.reference
+    reference = ticket.reference
     thread = thread_id(reference)
     return {
         "Reply-To": reply_address(reference),

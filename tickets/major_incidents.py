@@ -12,6 +12,7 @@ from django.db.models import Q, QuerySet
 from django.utils import timezone
 
 from . import notify, signals
+from .actors import Actor
 from .errors import Conflict, DomainError, NotAllowed
 from .models import (
     OPEN_STATUSES,
@@ -36,7 +37,7 @@ BROADCAST_BATCH_SIZE = 250
 _UNSET: Any = object()
 
 
-def _require_staff(actor: Any) -> None:
+def _require_staff(actor: Actor) -> None:
     if not is_staff(actor):
         raise NotAllowed("Only Rx.Health staff manage major incidents.")
 
@@ -47,7 +48,7 @@ def _validate_impact(impact: Any) -> str:
     return impact
 
 
-def _validate_lead(lead: Any) -> Any:
+def _validate_lead(lead: Actor | None) -> Actor | None:
     if lead is not None and not is_staff(lead):
         raise DomainError("The person in charge must be active Rx.Health staff.", field="lead")
     return lead
@@ -62,13 +63,13 @@ def _affected_sites(major_incident: MajorIncident) -> QuerySet[ClientSite]:
 @transaction.atomic
 def major_incident_create(
     *,
-    actor: Any,
+    actor: Actor,
     title: str,
     summary: str = "",
     impact: str = Impact.HIGH,
     sites: Iterable[ClientSite] = (),
     all_sites: bool = False,
-    lead: Any = None,
+    lead: Actor | None = None,
 ) -> MajorIncident:
     """Declare a major incident over the chosen sites (or every site); staff only."""
     _require_staff(actor)
@@ -91,12 +92,12 @@ def major_incident_create(
 def major_incident_change(
     *,
     major_incident: MajorIncident,
-    actor: Any,
+    actor: Actor,
     title: str = _UNSET,
     summary: str = _UNSET,
     impact: str = _UNSET,
     status: str = _UNSET,
-    lead: Any = _UNSET,
+    lead: Actor | None = _UNSET,
     sites: Iterable[ClientSite] = _UNSET,
     all_sites: bool = _UNSET,
     resolution: str = "",
@@ -165,7 +166,7 @@ def _links_set(
     *,
     tickets: list[Ticket],
     major_incident: MajorIncident | None,
-    actor: Any,
+    actor: Actor | None,
     changes: dict,
     message: str = "",
 ) -> None:
@@ -184,7 +185,7 @@ def _links_set(
 
 @transaction.atomic
 def major_incident_link(
-    *, major_incident: MajorIncident, tickets: Iterable[Ticket], actor: Any
+    *, major_incident: MajorIncident, tickets: Iterable[Ticket], actor: Actor
 ) -> int:
     """Link open incident tickets of affected sites (staff only); a ticket belongs to one
     major incident at most. Linking moves no due time. Returns how many were newly linked."""
@@ -207,7 +208,11 @@ def major_incident_link(
 
 @transaction.atomic
 def major_incident_unlink(
-    *, major_incident: MajorIncident, tickets: Iterable[Ticket], actor: Any, message: str = ""
+    *,
+    major_incident: MajorIncident,
+    tickets: Iterable[Ticket],
+    actor: Actor | None,
+    message: str = "",
 ) -> int:
     """Unlink tickets from the major incident; from then on each runs on its own. Staff only,
     or the system (actor None) when a site reopens its resolved ticket. Returns how many."""
@@ -250,7 +255,7 @@ def _broadcast_batch(
     *,
     update: MajorIncidentUpdate,
     major_incident: MajorIncident,
-    author: Any,
+    author: Actor,
     after_pk: int,
     batch_size: int,
 ) -> list[Ticket]:
@@ -322,7 +327,7 @@ def _broadcast_batch(
 def major_incident_update_post(
     *,
     major_incident: MajorIncident,
-    author: Any,
+    author: Actor,
     body: str,
     public: bool = True,
     batch_size: int = BROADCAST_BATCH_SIZE,
@@ -361,7 +366,7 @@ def major_incident_update_post(
 
 
 def major_incident_resolve(
-    *, major_incident: MajorIncident, actor: Any, body: str = ""
+    *, major_incident: MajorIncident, actor: Actor, body: str = ""
 ) -> MajorIncident:
     """Resolve the major incident: post its final public update, then resolve every linked
     open ticket (each site may reopen its own, which unlinks it)."""
@@ -392,7 +397,7 @@ def major_incident_resolve(
 
 
 @transaction.atomic
-def major_incident_tickets_open(*, major_incident: MajorIncident, actor: Any) -> list[Ticket]:
+def major_incident_tickets_open(*, major_incident: MajorIncident, actor: Actor) -> list[Ticket]:
     """Open an incident ticket, linked, for every affected site that has none linked yet,
     filed for the site's first project manager (who, with its pm and it contacts, gets the
     usual receipt). Sites without a project manager are skipped. Returns the new tickets."""
@@ -401,7 +406,7 @@ def major_incident_tickets_open(*, major_incident: MajorIncident, actor: Any) ->
         raise Conflict("This major incident is resolved.")
     linked = major_incident.tickets.values("site_id")
     sites = list(_affected_sites(major_incident).exclude(pk__in=linked).order_by("name"))
-    first_pm = {}
+    first_pm: dict[int, Actor] = {}
     for membership in (
         SiteMembership.objects.filter(site__in=sites, role=Role.PM, user__is_active=True)
         .select_related("user")

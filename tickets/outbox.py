@@ -24,7 +24,7 @@ from contextvars import ContextVar
 from datetime import datetime, timedelta
 
 from django.conf import settings
-from django.db import transaction
+from django.db import models, transaction
 from django.db.models import Case, F, Q, QuerySet, Value, When
 from django.utils import timezone
 
@@ -181,6 +181,8 @@ def notifications_requeue(*, notifications: QuerySet[Notification]) -> int:
 
     def cleared(name: str) -> Case:
         field = Notification._meta.get_field(name)
+        if not isinstance(field, models.Field):
+            raise TypeError(f"Notification.{name} is not a column")
         return Case(When(grouped, then=Value("")), default=F(name), output_field=field)
 
     count = notifications.update(

@@ -5,9 +5,9 @@ from datetime import datetime
 
 from django.contrib.auth import get_user_model
 from django.contrib.auth.base_user import AbstractBaseUser
-from django.contrib.auth.models import AnonymousUser
 from django.db.models import OuterRef, Q, QuerySet, Subquery
 
+from .actors import ActorOrAnonymous
 from .clockface import reading_zone
 from .errors import DomainError, NotAllowed
 from .models import (
@@ -25,14 +25,12 @@ from .models import (
     UserPreference,
 )
 
-User = AbstractBaseUser | AnonymousUser
 
-
-def is_staff(user: User) -> bool:
+def is_staff(user: ActorOrAnonymous) -> bool:
     return bool(user.is_authenticated and user.is_active and user.is_staff)
 
 
-def sites_visible_to(user: User) -> QuerySet[ClientSite]:
+def sites_visible_to(user: ActorOrAnonymous) -> QuerySet[ClientSite]:
     """Staff see every site; a site contact sees the sites they are a member of."""
     if not (user.is_authenticated and user.is_active):
         return ClientSite.objects.none()
@@ -41,7 +39,7 @@ def sites_visible_to(user: User) -> QuerySet[ClientSite]:
     return ClientSite.objects.filter(memberships__user=user)
 
 
-def sites_where_can_file(user: User) -> QuerySet[ClientSite]:
+def sites_where_can_file(user: ActorOrAnonymous) -> QuerySet[ClientSite]:
     """Sites where the user may file and reply (`pm` and `it` members)."""
     if not (user.is_authenticated and user.is_active):
         return ClientSite.objects.none()
@@ -50,7 +48,7 @@ def sites_where_can_file(user: User) -> QuerySet[ClientSite]:
     )
 
 
-def tickets_visible_to(user: User) -> QuerySet[Ticket]:
+def tickets_visible_to(user: ActorOrAnonymous) -> QuerySet[Ticket]:
     """The one tenancy rule: staff see every ticket, a site contact only their sites' tickets.
 
     Uses a subquery rather than a join, so rows are never duplicated and callers can add
@@ -64,7 +62,7 @@ def tickets_visible_to(user: User) -> QuerySet[Ticket]:
     return Ticket.objects.filter(site_id__in=site_ids)
 
 
-def ticket_get_visible(*, user: User, reference: str) -> Ticket:
+def ticket_get_visible(*, user: ActorOrAnonymous, reference: str) -> Ticket:
     """The ticket with this reference if the user may see it; `Ticket.DoesNotExist` otherwise,
     so another site's ticket looks exactly like one that does not exist."""
     return (
@@ -74,7 +72,7 @@ def ticket_get_visible(*, user: User, reference: str) -> Ticket:
     )
 
 
-def ticket_get_visible_by_jira_key(*, user: User, jira_key: str) -> Ticket:
+def ticket_get_visible_by_jira_key(*, user: ActorOrAnonymous, jira_key: str) -> Ticket:
     """The imported ticket with this JIRA key if the user may see it; `Ticket.DoesNotExist`
     otherwise (keys are matched without regard to case, as JIRA does)."""
     return tickets_visible_to(user).get(jira_key=jira_key.strip().upper())
@@ -91,7 +89,7 @@ def tickets_search(tickets: QuerySet[Ticket], *, term: str) -> QuerySet[Ticket]:
     )
 
 
-def comments_visible_to(*, user: User, ticket: Ticket) -> QuerySet[Comment]:
+def comments_visible_to(*, user: ActorOrAnonymous, ticket: Ticket) -> QuerySet[Comment]:
     """A ticket's thread as this user may read it: site contacts never see internal notes."""
     comments = Comment.objects.filter(ticket=ticket).select_related("author")
     if not is_staff(user):
@@ -99,7 +97,7 @@ def comments_visible_to(*, user: User, ticket: Ticket) -> QuerySet[Comment]:
     return comments
 
 
-def attachments_visible_to(user: User) -> QuerySet[Attachment]:
+def attachments_visible_to(user: ActorOrAnonymous) -> QuerySet[Attachment]:
     """Attachments of visible tickets; for site contacts, not those on internal notes."""
     attachments = Attachment.objects.filter(ticket__in=tickets_visible_to(user))
     if not is_staff(user):
@@ -107,7 +105,7 @@ def attachments_visible_to(user: User) -> QuerySet[Attachment]:
     return attachments
 
 
-def membership_role(*, user: User, site: ClientSite) -> str | None:
+def membership_role(*, user: ActorOrAnonymous, site: ClientSite) -> str | None:
     """The user's role at the site (`pm`, `it`, `viewer`) or None."""
     if not user.is_authenticated:
         return None
@@ -116,7 +114,7 @@ def membership_role(*, user: User, site: ClientSite) -> str | None:
     )
 
 
-def ticket_write_refusal(*, user: User, site: ClientSite) -> NotAllowed | None:
+def ticket_write_refusal(*, user: ActorOrAnonymous, site: ClientSite) -> NotAllowed | None:
     """Why this user may not file, reply to or change the status of the site's tickets (the
     error the service raises), or None: staff may, and the site's pm and it members."""
     if is_staff(user):
@@ -131,12 +129,12 @@ def ticket_write_refusal(*, user: User, site: ClientSite) -> NotAllowed | None:
     return None
 
 
-def ticket_can_write(*, user: User, ticket: Ticket) -> bool:
+def ticket_can_write(*, user: ActorOrAnonymous, ticket: Ticket) -> bool:
     """Whether the ticket page offers this user the reply box and the status buttons."""
     return ticket_write_refusal(user=user, site=ticket.site) is None
 
 
-def site_manage_refusal(*, user: User, site: ClientSite) -> NotAllowed | None:
+def site_manage_refusal(*, user: ActorOrAnonymous, site: ClientSite) -> NotAllowed | None:
     """Why this user may not manage the site (its members, its SLA report), or None: staff
     and the site's project managers may."""
     if is_staff(user) or membership_role(user=user, site=site) == Role.PM:
@@ -144,11 +142,11 @@ def site_manage_refusal(*, user: User, site: ClientSite) -> NotAllowed | None:
     return NotAllowed("Only the site's project managers manage its members.")
 
 
-def site_can_manage(*, user: User, site: ClientSite) -> bool:
+def site_can_manage(*, user: ActorOrAnonymous, site: ClientSite) -> bool:
     return site_manage_refusal(user=user, site=site) is None
 
 
-def sites_managed_by(user: User) -> QuerySet[ClientSite]:
+def sites_managed_by(user: ActorOrAnonymous) -> QuerySet[ClientSite]:
     """The sites a site contact manages (project manager of); staff manage every site from
     the back office, so the portal's navigation lists none for them."""
     if not (user.is_authenticated and user.is_active) or is_staff(user):
@@ -156,7 +154,9 @@ def sites_managed_by(user: User) -> QuerySet[ClientSite]:
     return ClientSite.objects.filter(memberships__user=user, memberships__role=Role.PM)
 
 
-def reporter_by_username(*, actor: User, site: ClientSite, username: str) -> AbstractBaseUser:
+def reporter_by_username(
+    *, actor: ActorOrAnonymous, site: ClientSite, username: str
+) -> AbstractBaseUser:
     """The active member of the site a staff member files for, named by username (the API's
     way); DomainError on the `reporter` field when the actor is not staff or no one matches."""
     if not is_staff(actor):
@@ -215,7 +215,7 @@ class MajorIncidentBanner:
     next_update_due_at: datetime | None = None
 
 
-def major_incident_banners(*, user: User) -> list[MajorIncidentBanner]:
+def major_incident_banners(*, user: ActorOrAnonymous) -> list[MajorIncidentBanner]:
     """Open major incidents over the user's sites, for the dashboard banner (three queries)."""
     sites = {site.pk: site for site in sites_visible_to(user)}
     if not sites:
@@ -269,14 +269,14 @@ def major_incident_banners(*, user: User) -> list[MajorIncidentBanner]:
     return list(banners.values())
 
 
-def user_timezone(user: User) -> str:
+def user_timezone(user: ActorOrAnonymous) -> str:
     """The time zone this person chose ("" when none: times follow each ticket's site)."""
     if not user.is_authenticated:
         return ""
     return UserPreference.objects.filter(user=user).values_list("timezone", flat=True).first() or ""
 
 
-def viewer_zone(*, user: User, site: ClientSite | None, preferred: str | None = None):
+def viewer_zone(*, user: ActorOrAnonymous, site: ClientSite | None, preferred: str | None = None):
     """The zone a person reads a site's times in: their own choice, else the site's.
     `preferred` saves the query when the caller has looked the choice up already."""
     if preferred is None:
@@ -314,7 +314,7 @@ def person_name(user) -> str:
     return user.get_full_name() or user.email or user.get_username()
 
 
-def ticket_thread(*, user: User, ticket: Ticket) -> list[ThreadEntry]:
+def ticket_thread(*, user: ActorOrAnonymous, ticket: Ticket) -> list[ThreadEntry]:
     """The conversation in time order, as this user may read it: replies, internal notes
     (staff only) and the automated client updates the SLA sent. Three queries."""
     comments = list(comments_visible_to(user=user, ticket=ticket))
@@ -330,10 +330,8 @@ def ticket_thread(*, user: User, ticket: Ticket) -> list[ThreadEntry]:
         if c.by_staff:
             kind, role = ("staff" if c.public else "internal"), "Rx.Health support"
         else:
-            kind, role = (
-                "client",
-                f"{ticket.site.name}, {role_labels.get(roles.get(c.author_id), 'former member')}",
-            )
+            label = role_labels.get(roles.get(c.author_id) or "", "former member")
+            kind, role = "client", f"{ticket.site.name}, {label}"
         entries.append(
             ThreadEntry(
                 kind=kind,

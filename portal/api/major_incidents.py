@@ -1,6 +1,8 @@
 """Staff API for major incidents: serializers, OpenAPI descriptions and the viewset. Thin:
 parse input, call one service of `tickets.major_incidents`, render output."""
 
+from typing import Any
+
 from django.contrib.auth import get_user_model
 from django.db.models import Count, Prefetch
 from django.http import Http404
@@ -17,6 +19,7 @@ from rest_framework.exceptions import ValidationError
 from rest_framework.response import Response
 
 from tickets import major_incidents as services
+from tickets.actors import Actor
 from tickets.models import (
     ClientSite,
     Impact,
@@ -41,7 +44,9 @@ class IsStaff(permissions.BasePermission):
 
 
 class LinkedTicketSerializer(serializers.ModelSerializer):
-    site = serializers.SlugRelatedField(slug_field="slug", read_only=True)
+    site: "serializers.SlugRelatedField[ClientSite]" = serializers.SlugRelatedField(
+        slug_field="slug", read_only=True
+    )
     sla = SLASerializer(source="*", read_only=True)
 
     class Meta:
@@ -51,7 +56,9 @@ class LinkedTicketSerializer(serializers.ModelSerializer):
 
 
 class MajorIncidentUpdateSerializer(serializers.ModelSerializer):
-    author = serializers.SlugRelatedField(slug_field="username", read_only=True)
+    author: "serializers.SlugRelatedField[Actor]" = serializers.SlugRelatedField(
+        slug_field="username", read_only=True
+    )
 
     class Meta:
         model = MajorIncidentUpdate
@@ -61,7 +68,9 @@ class MajorIncidentUpdateSerializer(serializers.ModelSerializer):
 
 class MajorIncidentSerializer(serializers.ModelSerializer):
     sites = serializers.SerializerMethodField()
-    lead = serializers.SlugRelatedField(slug_field="username", read_only=True)
+    lead: "serializers.SlugRelatedField[Actor]" = serializers.SlugRelatedField(
+        slug_field="username", read_only=True
+    )
     tickets = LinkedTicketSerializer(many=True, read_only=True)
     updates = MajorIncidentUpdateSerializer(many=True, read_only=True)
 
@@ -166,7 +175,7 @@ class MajorIncidentUpdateCreateSerializer(serializers.Serializer):
     )
 
 
-EXAMPLE = {
+EXAMPLE: dict[str, Any] = {
     "id": 3,
     "title": "EHR gateway outage",
     "summary": "Orders and admissions fail at every site.",

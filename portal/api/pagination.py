@@ -22,12 +22,13 @@ class ApiPagination(PageNumberPagination):
     page_size_query_param = "page_size"
     template = "rest_framework/pagination/previous_and_next.html"
 
+    # Properties, read per request, so a settings change applies (DRF declares attributes).
     @property
-    def page_size(self):
+    def page_size(self):  # type: ignore[override]
         return settings.API_PAGE_SIZE
 
     @property
-    def max_page_size(self):
+    def max_page_size(self):  # type: ignore[override]
         return settings.API_MAX_PAGE_SIZE
 
     def get_page_size(self, request):
@@ -83,11 +84,15 @@ class ApiPagination(PageNumberPagination):
     def get_next_link(self):
         if not self.has_next:
             return None
+        if self.request is None:
+            return None
         url = self.request.build_absolute_uri()
         return replace_query_param(url, self.page_query_param, self.number + 1)
 
     def get_previous_link(self):
         if self.number <= 1:
+            return None
+        if self.request is None:
             return None
         url = self.request.build_absolute_uri()
         if self.number == 2:

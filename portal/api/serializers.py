@@ -6,7 +6,18 @@ from django.urls import reverse
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from tickets.models import Attachment, Comment, Impact, Kind, SLAState, Status, Ticket
+from tickets.actors import Actor
+from tickets.models import (
+    Attachment,
+    ClientSite,
+    Comment,
+    Impact,
+    Kind,
+    MajorIncident,
+    SLAState,
+    Status,
+    Ticket,
+)
 
 
 class NoNulCharField(serializers.CharField):
@@ -53,7 +64,7 @@ class AttachmentSerializer(serializers.ModelSerializer):
     ticket's `reference` (and the request, for an absolute address) in the context."""
 
     name = serializers.CharField(source="original_name", read_only=True)
-    uploaded_by = serializers.SlugRelatedField(
+    uploaded_by: "serializers.SlugRelatedField[Actor]" = serializers.SlugRelatedField(
         slug_field="username", read_only=True, allow_null=True
     )
     url = serializers.SerializerMethodField()
@@ -75,20 +86,28 @@ class AttachmentSerializer(serializers.ModelSerializer):
 
 
 class TicketSerializer(serializers.ModelSerializer):
-    site = serializers.SlugRelatedField(slug_field="slug", read_only=True)
+    site: "serializers.SlugRelatedField[ClientSite]" = serializers.SlugRelatedField(
+        slug_field="slug", read_only=True
+    )
     impact = serializers.ChoiceField(
         choices=Impact.choices,
         allow_blank=True,
         read_only=True,
         help_text="Incidents: high, medium or low; other kinds: empty.",
     )
-    reporter = serializers.SlugRelatedField(slug_field="username", read_only=True, allow_null=True)
-    assignee = serializers.SlugRelatedField(slug_field="username", read_only=True, allow_null=True)
+    reporter: "serializers.SlugRelatedField[Actor]" = serializers.SlugRelatedField(
+        slug_field="username", read_only=True, allow_null=True
+    )
+    assignee: "serializers.SlugRelatedField[Actor]" = serializers.SlugRelatedField(
+        slug_field="username", read_only=True, allow_null=True
+    )
     sla = SLASerializer(source="*", read_only=True)
-    major_incident = serializers.PrimaryKeyRelatedField(
-        read_only=True,
-        allow_null=True,
-        help_text="The id of the major incident it is linked to, or null.",
+    major_incident: "serializers.PrimaryKeyRelatedField[MajorIncident]" = (
+        serializers.PrimaryKeyRelatedField(
+            read_only=True,
+            allow_null=True,
+            help_text="The id of the major incident it is linked to, or null.",
+        )
     )
     attachments = AttachmentSerializer(
         source="visible_attachments",
@@ -128,7 +147,7 @@ class TicketEventPayloadSerializer(TicketSerializer):
     """A ticket in a webhook payload: everything but the description, which may hold patient
     data, and the attachments; the receiver reads them through the API with its token."""
 
-    attachments = None
+    attachments = None  # type: ignore[assignment]  # DRF's way to drop an inherited field
 
     class Meta(TicketSerializer.Meta):
         fields = [
@@ -173,7 +192,9 @@ class TicketUpdateSerializer(serializers.Serializer):
 
 
 class CommentSerializer(serializers.ModelSerializer):
-    author = serializers.SlugRelatedField(slug_field="username", read_only=True)
+    author: "serializers.SlugRelatedField[Actor]" = serializers.SlugRelatedField(
+        slug_field="username", read_only=True
+    )
     attachments = AttachmentSerializer(many=True, read_only=True)
 
     class Meta:

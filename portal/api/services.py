@@ -12,6 +12,7 @@ from django.db import IntegrityError, OperationalError, transaction
 from django.utils import timezone
 
 from history.context import history_actor
+from tickets.actors import Actor
 from tickets.models import Notification
 from tickets.outbox import notifications_requeue
 
@@ -82,7 +83,7 @@ class IdempotencyClaim:
 _LOCK_NOT_AVAILABLE = "55P03"
 
 
-def idempotency_claim(*, user: Any, key: str, request_hash: str) -> IdempotencyClaim:
+def idempotency_claim(*, user: Actor, key: str, request_hash: str) -> IdempotencyClaim:
     """Find or make the key's record, or say why the request may not run. Commits at once
     (outside any request transaction) so a concurrent retry finds the record."""
     now = timezone.now()

@@ -19,7 +19,9 @@ from .models import ApiToken
 def _rate(scope: str) -> tuple[int | None, int]:
     """(requests, seconds) for a scope; (None, 60) when no rate is set (no limit)."""
     # Read at request time (not import time) so settings changes apply.
-    num, duration = SimpleRateThrottle.parse_rate(None, settings.API_THROTTLE_RATES.get(scope))
+    rate = settings.API_THROTTLE_RATES.get(scope)
+    # DRF's parser, called unbound: it never reads `self`.
+    num, duration = SimpleRateThrottle.parse_rate(None, rate)  # type: ignore[arg-type]
     return num, duration or 60
 
 

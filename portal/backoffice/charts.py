@@ -22,7 +22,7 @@ def stacked_bars_svg(
     plot = width - label_width - right
     largest = max((sum(s.value for s in segs) for _, segs in bars), default=0) or 1
     height = len(bars) * (bar_height + gap) + gap
-    parts = [
+    parts: list[str] = [
         format_html(
             '<svg class="chart" role="img" aria-label="{}" viewBox="0 0 {} {}" '
             'width="100%" preserveAspectRatio="xMinYMin meet" xmlns="http://www.w3.org/2000/svg">'

@@ -1,4 +1,5 @@
 import re
+from typing import cast
 
 from django import forms
 from django.utils import timezone
@@ -44,7 +45,7 @@ class PreferencesForm(forms.Form):
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["timezone"].choices = [
+        cast(forms.ChoiceField, self.fields["timezone"]).choices = [
             ("", "Each ticket's site time zone"),
             *timezone_choices(),
         ]

@@ -20,7 +20,8 @@ class StaffTimezoneMiddleware:
         preferred = ""
         if request.path.startswith(BACK_OFFICE_PREFIXES) and is_staff(request.user):
             preferred = user_timezone(request.user)
-        request.staff_timezone = preferred
+        # Read by the back office's templates; HttpRequest declares no such attribute.
+        request.staff_timezone = preferred  # type: ignore[attr-defined]
         if not preferred:
             return self.get_response(request)
         with timezone.override(zone_named(preferred)):

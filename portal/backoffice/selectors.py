@@ -8,6 +8,7 @@ them; they import the domain apps, never the other way round.
 
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from typing import TYPE_CHECKING, TypeAlias, TypedDict
 from zoneinfo import ZoneInfo
 
 from django.db import connection
@@ -32,13 +33,24 @@ from sla.models import ScanRun
 from sla.selectors import scan_last
 from tickets.models import ClientSite, Comment, Impact, Kind, Notification, SLAState, Status, Ticket
 
+
+class _DueAt(TypedDict):
+    due_at: datetime | None
+
+
+if TYPE_CHECKING:  # django-stubs-ext is a dev dependency: types only, never imported to run
+    from django_stubs_ext import WithAnnotations
+
+    # A ticket read through `tickets_with_due`, its `due_at` known to the type checker.
+    TicketWithDue: TypeAlias = WithAnnotations[Ticket, _DueAt]
+
 # Only these statuses run clocks; a ticket waiting on the client is paused.
 RUNNING_STATUSES = (Status.NEW, Status.IN_PROGRESS)
 OPEN_STATUSES = (Status.NEW, Status.IN_PROGRESS, Status.WAITING_ON_CLIENT)
 SCAN_STALE_AFTER = timedelta(minutes=3)
 
 
-def due_at_expression():
+def due_at_expression() -> Case:
     """The next SLA target of a ticket whose clocks run: the first response if still owed, or
     the next client update, whichever is earlier; null when nothing is due."""
     response = Case(
@@ -56,7 +68,7 @@ def due_at_expression():
     )
 
 
-def tickets_with_due(queryset: QuerySet[Ticket]) -> QuerySet[Ticket]:
+def tickets_with_due(queryset: QuerySet[Ticket]) -> "QuerySet[TicketWithDue]":
     """The queryset with `due_at` annotated (see `due_at_expression`)."""
     return queryset.annotate(due_at=due_at_expression())
 
@@ -70,7 +82,7 @@ class Dashboard:
     # {sla_state: {impact or "": count}}, open tickets only
     open_by_state: dict[str, dict[str, int]]
     open_total: int
-    next_to_breach: list[Ticket]
+    next_to_breach: "list[TicketWithDue]"
     overdue_now: int
     breaches_today: int
     scan: ScanRun | None

@@ -1,17 +1,19 @@
 """Staff-only pages linked from the admin: the dashboard and the monthly SLA report.
 Thin: parse input, call a selector, render."""
 
+from collections.abc import Mapping
 from datetime import timedelta
 from urllib.parse import urlencode
 
 from django.contrib import admin, messages
 from django.contrib.admin.views.decorators import staff_member_required
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
 
 from satisfaction.selectors import ratings_recent, ratings_summary, ratings_visible
+from tickets.actors import AuthenticatedHttpRequest
 from tickets.errors import DomainError
 from tickets.models import SLAState
 from tickets.selectors import sites_visible_to, tickets_visible_to, user_timezone
@@ -28,7 +30,7 @@ IMPACT_COLUMNS = [("high", "High"), ("medium", "Medium"), ("low", "Low"), ("", "
 
 
 @staff_member_required
-def dashboard(request: HttpRequest) -> HttpResponse:
+def dashboard(request: AuthenticatedHttpRequest) -> HttpResponse:
     now = timezone.now()
     data = dashboard_get(tickets=tickets_visible_to(request.user), now=now)
     grid = [
@@ -71,9 +73,9 @@ def dashboard(request: HttpRequest) -> HttpResponse:
 
 
 @staff_member_required
-def sla_report(request: HttpRequest) -> HttpResponse:
-    data = request.GET
-    if "site" not in data:
+def sla_report(request: AuthenticatedHttpRequest) -> HttpResponse:
+    data: Mapping[str, str] | None = request.GET
+    if "site" not in request.GET:
         # Without a choice, show last month's report for the first site straight away.
         first = (
             sites_visible_to(request.user).order_by("name").values_list("slug", flat=True).first()
@@ -101,7 +103,7 @@ def sla_report(request: HttpRequest) -> HttpResponse:
 
 
 @staff_member_required
-def preferences(request: HttpRequest) -> HttpResponse:
+def preferences(request: AuthenticatedHttpRequest) -> HttpResponse:
     form = PreferencesForm(request.POST or None, initial={"timezone": user_timezone(request.user)})
     if request.method == "POST" and form.is_valid():
         try:

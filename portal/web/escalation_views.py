@@ -10,6 +10,7 @@ from django.views.decorators.http import require_http_methods
 
 from escalation.selectors import ack_target, escalation_panel, escalation_support_path
 from escalation.services import escalation_acknowledge, escalation_request
+from tickets.actors import AuthenticatedHttpRequest
 from tickets.errors import DomainError, NotAllowed
 from tickets.models import Ticket
 from tickets.selectors import sites_visible_to, ticket_get_visible
@@ -17,7 +18,7 @@ from tickets.selectors import sites_visible_to, ticket_get_visible
 
 @login_required
 @require_http_methods(["GET", "POST"])
-def ticket_escalate(request: HttpRequest, reference: str) -> HttpResponse:
+def ticket_escalate(request: AuthenticatedHttpRequest, reference: str) -> HttpResponse:
     """GET asks for confirmation (which level, which groups will be emailed); POST escalates."""
     try:
         ticket = ticket_get_visible(user=request.user, reference=reference)
@@ -46,7 +47,7 @@ def ticket_escalate(request: HttpRequest, reference: str) -> HttpResponse:
 
 
 @login_required
-def support(request: HttpRequest) -> HttpResponse:
+def support(request: AuthenticatedHttpRequest) -> HttpResponse:
     paths = escalation_support_path(sites=sites_visible_to(request.user))
     return render(request, "portal/support.html", {"paths": paths})
 

@@ -2,18 +2,26 @@
 database live in tickets.services, whose DomainError lands on the form through
 `domain_error_to_form`."""
 
+from typing import TYPE_CHECKING, cast
+
 from django import forms
 from django.contrib.admin.forms import AdminAuthenticationForm
 from django.contrib.auth.forms import AuthenticationForm
 
 from portal.web.two_factor import two_factor_check, two_factor_enabled
 from tickets.errors import DomainError
-from tickets.models import Impact, Kind, Role, Status
+from tickets.models import ClientSite, Impact, Kind, Role, Status
 
 MAX_FILES = 10
 
 
-class TwoFactorCodeMixin(forms.Form):
+if TYPE_CHECKING:  # what the mixin is mixed into, for the type checker
+    _SignInForm = AuthenticationForm
+else:
+    _SignInForm = forms.Form
+
+
+class TwoFactorCodeMixin(_SignInForm):
     """The second factor on a sign-in form: asked of accounts that turned it on, checked after
     the password; a wrong code counts toward the lockout."""
 
@@ -112,7 +120,9 @@ def domain_error_to_form(form: forms.Form, exc: DomainError, aliases: dict | Non
 
 
 class TicketCreateForm(forms.Form):
-    site = forms.ModelChoiceField(queryset=None, empty_label=None, label="Site")
+    site: "forms.ModelChoiceField[ClientSite]" = forms.ModelChoiceField(
+        queryset=None, empty_label=None, label="Site"
+    )
     kind = forms.ChoiceField(choices=Kind.choices, widget=forms.RadioSelect, label="Kind")
     impact = forms.ChoiceField(
         choices=Impact.choices, widget=forms.RadioSelect, required=False, label="Impact"
@@ -128,14 +138,14 @@ class TicketCreateForm(forms.Form):
 
     def __init__(self, *args, sites, **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["site"].queryset = sites
+        cast(forms.ModelChoiceField, self.fields["site"]).queryset = sites
         self.site_list = list(sites)
         if len(self.site_list) == 1:
             self.fields["site"].initial = self.site_list[0].pk
             self.fields["site"].widget = forms.HiddenInput()
 
     def clean(self):
-        data = super().clean()
+        data = super().clean() or {}
         if data.get("kind") == Kind.INCIDENT and not data.get("impact"):
             self.add_error("impact", "Choose the impact of the incident.")
         if data.get("kind") and data.get("kind") != Kind.INCIDENT:
@@ -182,7 +192,8 @@ class DashboardFilterForm(forms.Form):
 
     def __init__(self, *args, sites, **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["site"].choices = [("", "All sites")] + [(s.slug, s.name) for s in sites]
+        site = cast(forms.ChoiceField, self.fields["site"])
+        site.choices = [("", "All sites")] + [(s.slug, s.name) for s in sites]
 
     def filters(self) -> dict:
         """The valid filters only: a bad value in the address is ignored, not an error page."""

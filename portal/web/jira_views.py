@@ -1,15 +1,16 @@
 """Old JIRA links keep working: /jira/<KEY>/ leads to the imported ticket."""
 
 from django.contrib.auth.decorators import login_required
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import Http404, HttpResponse
 from django.shortcuts import redirect
 
+from tickets.actors import AuthenticatedHttpRequest
 from tickets.models import Ticket
 from tickets.selectors import ticket_get_visible_by_jira_key
 
 
 @login_required
-def jira_redirect(request: HttpRequest, key: str) -> HttpResponse:
+def jira_redirect(request: AuthenticatedHttpRequest, key: str) -> HttpResponse:
     """To the ticket imported from this JIRA issue, for someone who may see it; 404 for
     everyone else, so a key never reveals that another site's ticket exists."""
     try:

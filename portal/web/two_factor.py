@@ -9,7 +9,6 @@ from collections.abc import Callable
 import segno
 from django.conf import settings
 from django.contrib.auth import logout
-from django.contrib.auth.models import AbstractBaseUser
 from django.contrib.auth.signals import user_login_failed
 from django.db import transaction
 from django.http import HttpRequest, HttpResponse, JsonResponse
@@ -19,20 +18,22 @@ from django_otp import devices_for_user, match_token, user_has_device
 from django_otp.plugins.otp_static.models import StaticDevice, StaticToken
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
+from tickets.actors import Actor
+
 RECOVERY_CODE_COUNT = 10
 _DEVICE_NAME = "Authenticator app"
 
 
-def two_factor_required(user: AbstractBaseUser) -> bool:
+def two_factor_required(user: Actor) -> bool:
     """Whether this account may not use the portal or admin without a second factor."""
     return bool(user.is_staff and settings.TWO_FACTOR_REQUIRED_FOR_STAFF)
 
 
-def two_factor_enabled(user: AbstractBaseUser) -> bool:
+def two_factor_enabled(user: Actor) -> bool:
     return user_has_device(user, confirmed=True)
 
 
-def two_factor_check(*, request: HttpRequest, user: AbstractBaseUser, code: str):
+def two_factor_check(*, request: HttpRequest | None, user: Actor, code: str):
     """The device that accepts `code` for `user` (TOTP or a recovery code, which is used up),
     or None; a wrong code is reported as a failed sign-in, so it counts toward the lockout."""
     code = "".join(code.split())
@@ -46,7 +47,7 @@ def two_factor_check(*, request: HttpRequest, user: AbstractBaseUser, code: str)
     return device
 
 
-def two_factor_enrolment_start(*, user: AbstractBaseUser) -> TOTPDevice:
+def two_factor_enrolment_start(*, user: Actor) -> TOTPDevice:
     """The account's unconfirmed authenticator device (made once, kept until confirmed)."""
     device = TOTPDevice.objects.filter(user=user, confirmed=False).first()
     if device is None:
@@ -54,9 +55,7 @@ def two_factor_enrolment_start(*, user: AbstractBaseUser) -> TOTPDevice:
     return device
 
 
-def two_factor_enrolment_confirm(
-    *, user: AbstractBaseUser, device: TOTPDevice, code: str
-) -> list[str] | None:
+def two_factor_enrolment_confirm(*, user: Actor, device: TOTPDevice, code: str) -> list[str] | None:
     """Confirms the device when `code` is right and returns fresh recovery codes (to show
     once); None when the code is wrong."""
     with transaction.atomic():
@@ -69,13 +68,13 @@ def two_factor_enrolment_confirm(
         return _recovery_codes_replace(user=user)
 
 
-def two_factor_recovery_codes_renew(*, user: AbstractBaseUser) -> list[str]:
+def two_factor_recovery_codes_renew(*, user: Actor) -> list[str]:
     """New recovery codes; the old ones stop working."""
     with transaction.atomic():
         return _recovery_codes_replace(user=user)
 
 
-def _recovery_codes_replace(*, user: AbstractBaseUser) -> list[str]:
+def _recovery_codes_replace(*, user: Actor) -> list[str]:
     static, _ = StaticDevice.objects.get_or_create(
         user=user, name="Recovery codes", defaults={"confirmed": True}
     )
@@ -85,7 +84,7 @@ def _recovery_codes_replace(*, user: AbstractBaseUser) -> list[str]:
     return codes
 
 
-def two_factor_disable(*, user: AbstractBaseUser) -> bool:
+def two_factor_disable(*, user: Actor) -> bool:
     """Removes the authenticator and the recovery codes; refused (False) where two-factor is
     required for the account."""
     if two_factor_required(user):
@@ -96,7 +95,7 @@ def two_factor_disable(*, user: AbstractBaseUser) -> bool:
     return True
 
 
-def recovery_codes_left(user: AbstractBaseUser) -> int:
+def recovery_codes_left(user: Actor) -> int:
     return StaticToken.objects.filter(device__user=user, device__confirmed=True).count()
 
 

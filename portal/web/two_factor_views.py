@@ -2,13 +2,16 @@
 (site members; staff too where it is not required)."""
 
 from base64 import b32encode
+from typing import Any
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_http_methods
 from django_otp import login as otp_login
+
+from tickets.actors import AuthenticatedHttpRequest
 
 from .forms import TwoFactorConfirmForm
 from .two_factor import (
@@ -25,7 +28,7 @@ from .two_factor import (
 
 @login_required
 @require_http_methods(["GET", "POST"])
-def two_factor(request: HttpRequest) -> HttpResponse:
+def two_factor(request: AuthenticatedHttpRequest) -> HttpResponse:
     user = request.user
     enabled = two_factor_enabled(user)
     required = two_factor_required(user)
@@ -54,7 +57,7 @@ def two_factor(request: HttpRequest) -> HttpResponse:
         return redirect("two-factor")
     elif action is not None:
         return redirect("two-factor")
-    context = {
+    context: dict[str, Any] = {
         "enabled": enabled,
         "required": required,
         "codes": codes,

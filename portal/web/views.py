@@ -8,12 +8,13 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
 from django.db.models import Case, F, Value, When
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpResponse
 from django.shortcuts import redirect, render
 
 from portal.backoffice.selectors import tickets_with_due
 from sla.models import SLAPolicy
 from tickets import services
+from tickets.actors import AuthenticatedHttpRequest
 from tickets.errors import DomainError, NotAllowed
 from tickets.impact import QUESTIONS as IMPACT_QUESTIONS
 from tickets.impact import impact_table_json
@@ -34,7 +35,7 @@ CANNOT_FILE = (
 )
 
 # Plain-language help for the impact chooser, from the support document.
-IMPACT_HELP = {
+IMPACT_HELP: dict[str, str] = {
     Impact.HIGH: "The platform or service is completely unavailable, or so degraded for "
     "multiple users that it is unusable, or the issue impacts revenue or time-sensitive "
     "regulatory compliance.",
@@ -43,7 +44,7 @@ IMPACT_HELP = {
     Impact.LOW: "No more than 5% of users cannot use the service, or a non-critical component "
     "is unavailable, or a feature is unavailable and another can readily be used.",
 }
-KIND_HELP = {
+KIND_HELP: dict[str, str] = {
     Kind.GENERAL: "A question about the platform or how to do something.",
     Kind.TASK: "Routine work for Rx.Health to do, such as adding a user or a printer.",
     Kind.CHANGE: "A change to configuration, interfaces or workflow at your site.",
@@ -55,7 +56,7 @@ KIND_HELP = {
 
 
 @login_required
-def dashboard(request: HttpRequest) -> HttpResponse:
+def dashboard(request: AuthenticatedHttpRequest) -> HttpResponse:
     user = request.user
     sites = list(sites_visible_to(user).order_by("name"))
     form = DashboardFilterForm(request.GET or None, sites=sites)
@@ -81,9 +82,8 @@ def dashboard(request: HttpRequest) -> HttpResponse:
             default=Value(2),
         )
     )
-    ordering = ["attention", F("due_at").asc(nulls_last=True), "-created_at", "-id"]
-    page = Paginator(tickets.order_by(*ordering), settings.PORTAL_DASHBOARD_PAGE_SIZE)
-    page = page.get_page(request.GET.get("page"))
+    tickets = tickets.order_by("attention", F("due_at").asc(nulls_last=True), "-created_at", "-id")
+    page = Paginator(tickets, settings.PORTAL_DASHBOARD_PAGE_SIZE).get_page(request.GET.get("page"))
     high_open = list(
         tickets_visible_to(user)
         .filter(kind=Kind.INCIDENT, impact=Impact.HIGH, status__in=OPEN_STATUSES)
@@ -117,7 +117,7 @@ def _policies() -> dict[str, SLAPolicy]:
 
 
 @login_required
-def ticket_new(request: HttpRequest) -> HttpResponse:
+def ticket_new(request: AuthenticatedHttpRequest) -> HttpResponse:
     sites = sites_where_can_file(request.user).order_by("name")
     if not sites.exists():
         raise PermissionDenied(CANNOT_FILE)

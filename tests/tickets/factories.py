@@ -1,13 +1,11 @@
 import factory
-from django.contrib.auth import get_user_model
+from django.contrib.auth.models import User
 from factory.django import DjangoModelFactory
 
 from tickets.models import ClientSite, Comment, Kind, Role, SiteMembership, Status, Ticket
 
-User = get_user_model()
 
-
-class UserFactory(DjangoModelFactory):
+class UserFactory(DjangoModelFactory[User]):
     class Meta:
         model = User
         django_get_or_create = ("username",)
@@ -30,7 +28,7 @@ class SuperuserFactory(StaffFactory):
     is_superuser = True
 
 
-class ClientSiteFactory(DjangoModelFactory):
+class ClientSiteFactory(DjangoModelFactory[ClientSite]):
     class Meta:
         model = ClientSite
         django_get_or_create = ("slug",)
@@ -40,7 +38,7 @@ class ClientSiteFactory(DjangoModelFactory):
     timezone = "America/New_York"
 
 
-class MembershipFactory(DjangoModelFactory):
+class MembershipFactory(DjangoModelFactory[SiteMembership]):
     class Meta:
         model = SiteMembership
 
@@ -49,7 +47,7 @@ class MembershipFactory(DjangoModelFactory):
     role = Role.PM
 
 
-class TicketFactory(DjangoModelFactory):
+class TicketFactory(DjangoModelFactory[Ticket]):
     """A ticket row written directly, without clocks or history: for tests of reads.
     Tests of behaviour file tickets through `tickets.services.ticket_create`."""
 
@@ -66,7 +64,7 @@ class TicketFactory(DjangoModelFactory):
     description = "Label printer on the ward does not print wristbands."
 
 
-class CommentFactory(DjangoModelFactory):
+class CommentFactory(DjangoModelFactory[Comment]):
     class Meta:
         model = Comment
 

@@ -21,6 +21,7 @@ from django.db.models import F, Value
 from django.db.models.functions import Cast, Concat
 
 from .. import signals
+from ..actors import Actor
 from ..errors import DomainError
 from ..models import (
     FILING_ROLES,
@@ -79,7 +80,7 @@ class IssueProblem(Exception):
 class JiraDirectory:
     """The people and sites an import maps JIRA's onto, loaded once per run."""
 
-    importer: Any
+    importer: Actor
     sites: dict[str, ClientSite]
     users: dict[str, tuple[int, bool]]  # email -> (user id, is staff)
     members: dict[int, set[int]]  # site id -> ids of its pm and it members
@@ -377,7 +378,7 @@ def jira_issues_import(
 def _write(
     *,
     plans: list[_Plan],
-    existing: dict[str, str],
+    existing: dict[str | None, str],
     directory: JiraDirectory,
     now: datetime,
     report: ImportReport,
@@ -393,7 +394,7 @@ def _write(
     for plan in plans:
         ticket = old.get(plan.issue.key)
         created = ticket is None
-        if created:
+        if ticket is None:
             ticket = Ticket(
                 reference=f"j{uuid.uuid4().hex[:19]}", jira_key=plan.issue.key, updated_at=now
             )

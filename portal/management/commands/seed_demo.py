@@ -17,6 +17,7 @@ from portal import staff_roles
 from portal.staff_roles import staff_roles_sync
 from sla.scan import sla_scan_run
 from sla.services import sla_clocks_start
+from tickets.actors import Actor
 from tickets.models import ClientSite, Role, Status, Ticket
 from tickets.services import (
     comment_post,
@@ -30,7 +31,7 @@ User = get_user_model()
 
 DEMO_PASSWORD = "rx-demo-portal"  # noqa: S105 (a demo login, printed on purpose)
 
-SITES = [
+SITES: list[dict[str, Any]] = [
     {
         "slug": "riverside-general",
         "name": "Riverside General Hospital",
@@ -190,8 +191,8 @@ class Command(BaseCommand):
             self._contacts(sites, created)
         # Tickets go through the ticket services, each in its own transaction, so the SLA
         # clocks start and the receipts go out as they would for a real filing.
-        for spec in TICKETS:
-            created["tickets"] += self._ticket(spec, sites, agent)
+        for ticket_spec in TICKETS:
+            created["tickets"] += self._ticket(ticket_spec, sites, agent)
         if created["tickets"]:
             # One scan now, so breaches, warnings, client updates and escalations are on screen
             # at once rather than after beat's first pass.
@@ -259,7 +260,7 @@ class Command(BaseCommand):
             )
             created["contacts"] += made
 
-    def _ticket(self, spec: tuple, sites: dict[str, ClientSite], agent: Any) -> int:
+    def _ticket(self, spec: tuple, sites: dict[str, ClientSite], agent: Actor) -> int:
         slug, username, kind, impact, title, description, done, age_minutes = spec
         site = sites[slug]
         if Ticket.objects.filter(site=site, title=title).exists():
