@@ -1,18 +1,24 @@
 """The evidence pack: a PDF people read (checked as a picture) and the JSON whose chains anyone
 can recompute; downloadable by the site's project manager and by staff."""
 
+import datetime
 import hashlib
 import io
 import json
 
 import pypdfium2
 import pytest
+import time_machine
 from django.urls import reverse
 
 from evidence.pack import _SECTIONS, PackSection, evidence_pack_get, pack_section_register
 from evidence.pdf import no_network_fetcher, pack_pdf
+from satisfaction.links import rating_token_make
+from satisfaction.services import rating_record
 from tickets.models import Ticket
+from tickets.services import ticket_status_change
 
+from .conftest import MONDAY
 from .helpers import breached_incident
 
 pytestmark = pytest.mark.django_db
@@ -127,6 +133,8 @@ def test_other_apps_add_sections_to_the_pack(site, pm):
             "Client ratings", ["Ticket", "Rating"], [[t.reference, "good"] for t in tickets]
         )
 
+    registered = dict(_SECTIONS)
+    _SECTIONS.clear()
     pack_section_register("ratings", ratings)
     try:
         pack = evidence_pack_get(tickets=Ticket.objects.all(), site=site, year=2026, month=11)
@@ -135,5 +143,29 @@ def test_other_apps_add_sections_to_the_pack(site, pm):
             for p in pypdfium2.PdfDocument(io.BytesIO(pack_pdf(pack)))
         )
     finally:
-        _SECTIONS.pop("ratings")
+        _SECTIONS.clear()
+        _SECTIONS.update(registered)
+    assert "Client ratings" in text
+
+
+def test_the_pack_says_which_policy_version_each_ticket_ran_on_and_what_clients_rated(
+    site, pm, agent
+):
+    ticket = breached_incident(pm=pm, site=site)
+    with time_machine.travel(MONDAY + datetime.timedelta(hours=3), tick=False):
+        ticket_status_change(ticket=ticket, actor=agent, status="resolved")
+        resolution = ticket.events.filter(action="status_changed").latest("id")
+        token = rating_token_make(
+            ticket_id=ticket.pk, user_id=pm.pk, resolution_id=resolution.pk, choice="good"
+        )
+        rating_record(token=token, user=pm)
+    pack = evidence_pack_get(tickets=Ticket.objects.all(), site=site, year=2026, month=11)
+    versions = pack.sections["policy_versions"]
+    assert versions.rows[0][0] == ticket.reference
+    assert "version 1" in versions.rows[0][2]
+    [(reference, rated, choice, comment)] = pack.sections["ratings"].rows
+    assert (reference, choice, comment) == (ticket.reference, "Good", "")
+    assert "23 Nov 2026" in rated
+    text = "".join(p.get_textpage().get_text_range() for p in pypdfium2.PdfDocument(pack_pdf(pack)))
+    assert "SLA policy versions the tickets ran on" in text
     assert "Client ratings" in text
