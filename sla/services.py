@@ -70,7 +70,7 @@ REPLY_FIELDS = [
 ]
 
 if TYPE_CHECKING:
-    from tickets.jira.services import TicketImport
+    from tickets.jira.plan import TicketImport
 
 
 def _working(policy: SLAPolicy | None) -> WorkingTime | None:

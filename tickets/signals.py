@@ -28,7 +28,7 @@ assignee_changed = Signal()
 # broadcast_id, headline. One public staff reply posted on many tickets at once (a major
 # incident's update), sent once per batch so handlers keep their queries per batch.
 replies_broadcast = Signal()
-# kwargs: imports (a list of `tickets.jira.services.TicketImport`: the ticket, not yet written,
+# kwargs: imports (a list of `tickets.jira.plan.TicketImport`: the ticket, not yet written,
 # and its first and last public staff reply times), now. Sent once per batch of a JIRA import,
 # before the rows are written: handlers set their columns on the tickets in memory and the
 # import writes them with the rest, so the import sends nothing and costs a few queries a batch.

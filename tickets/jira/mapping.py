@@ -26,7 +26,7 @@ from pathlib import Path
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from ..models import Impact, Kind, Status
-from .reader import JiraIssue, JiraUser
+from .records import JiraIssue, JiraUser
 
 BUILT_IN_SITE_SOURCES = ("project", "component", "label")
 

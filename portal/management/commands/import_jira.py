@@ -8,8 +8,9 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
 from tickets.jira.mapping import MappingError, Unmapped, mapping_load
+from tickets.jira.plan import ImportReport, JiraDirectory
 from tickets.jira.reader import ExportError, attachments_folder, issues_read
-from tickets.jira.services import ImportReport, JiraDirectory, jira_issues_import
+from tickets.jira.services import jira_issues_import
 
 
 class Command(BaseCommand):
