@@ -10,7 +10,13 @@ from typing import Any
 
 from django.core.exceptions import ImproperlyConfigured
 
-from portal.settings_support import Env, filesystem_broker_options, settings_check
+from portal.settings_support import (
+    API_DOCS_SETTINGS,
+    Env,
+    filesystem_broker_options,
+    logging_config,
+    settings_check,
+)
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = BASE_DIR / "var"
@@ -351,27 +357,8 @@ REST_FRAMEWORK = {
     ],
     "TEST_REQUEST_DEFAULT_FORMAT": "json",
 }
-SPECTACULAR_SETTINGS: dict[str, Any] = {
-    "TITLE": "Rx.Health support portal API",
-    "VERSION": "1.0.0",
-    "DESCRIPTION": (
-        "The Rx.Health support portal for integrators: file and follow tickets, comment, "
-        "attach files and read SLA state. Authenticate with `Authorization: Bearer <token>`."
-    ),
-    "SWAGGER_UI_DIST": "SIDECAR",
-    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
-    "REDOC_DIST": "SIDECAR",
-    "SERVE_PERMISSIONS": ["rest_framework.permissions.AllowAny"],
-    "SERVE_AUTHENTICATION": [],
-    "COMPONENT_SPLIT_REQUEST": True,
-    "SERVE_INCLUDE_SCHEMA": False,
-    # No validator badge: Swagger UI would fetch it from another host (air-gapped sites).
-    "SWAGGER_UI_SETTINGS": {"deepLinking": True, "validatorUrl": None},
-    "ENUM_NAME_OVERRIDES": {
-        "StatusEnum": "tickets.models.Status",
-        "MajorIncidentStatusEnum": "tickets.models.MajorIncident.Status",
-    },
-}
+# The interactive API docs (drf-spectacular), served from this host only.
+SPECTACULAR_SETTINGS = API_DOCS_SETTINGS
 API_PAGE_SIZE = env.int("API_PAGE_SIZE", default=25)
 API_MAX_PAGE_SIZE = env.int("API_MAX_PAGE_SIZE", default=100)
 # Lists count at most this many results (then `count_capped` is true), so a page costs the
@@ -386,20 +373,8 @@ API_THROTTLE_RATES = {
 }
 API_WEBHOOK_TIMEOUT_SECONDS = env.int("API_WEBHOOK_TIMEOUT_SECONDS", default=10)
 
-# LOGGING
-LOGGING = {
-    "version": 1,
-    "disable_existing_loggers": False,
-    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
-    "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
-    "loggers": {
-        "django.db.backends": {"level": "WARNING"},
-        # A refused or missing page (403, 404) is the portal working as meant, not a fault:
-        # log server errors only, so operators see what needs them.
-        "django.request": {"level": "ERROR"},
-    },
-}
+# LOGGING (plain lines on the console; database and 4xx noise kept out)
+LOGGING = logging_config(level=env.str("LOG_LEVEL", default="INFO"))
 
 
 # VALIDATION: a typo stops the process at start with one clear line, not later in a request.

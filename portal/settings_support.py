@@ -1,10 +1,12 @@
 """What portal/settings.py needs besides declarations: the environment reader, the embedded
-broker's folders, and the checks of values from outside, run once as the settings load: a value
-that cannot work stops the process at start with one line naming the variable and what it
-takes (never the value itself where it may hold a password: only its scheme is shown)."""
+broker's folders, the logging and API-docs dictionaries, and the checks of values from
+outside, run once as the settings load: a value that cannot work stops the process at start
+with one line naming the variable and what it takes (never the value itself where it may hold
+a password: only its scheme is shown)."""
 
 from email.utils import parseaddr
 from pathlib import Path
+from typing import Any
 
 import environ
 from django.core.exceptions import ImproperlyConfigured, ValidationError
@@ -122,3 +124,44 @@ def settings_check(
             CELERY_TASK_SOFT_TIME_LIMIT,
             f"give seconds above 0 and below CELERY_TASK_TIME_LIMIT ({CELERY_TASK_TIME_LIMIT})",
         )
+
+
+# drf-spectacular's settings for the API schema and its interactive docs (SPECTACULAR_SETTINGS).
+API_DOCS_SETTINGS: dict[str, Any] = {
+    "TITLE": "Rx.Health support portal API",
+    "VERSION": "1.0.0",
+    "DESCRIPTION": (
+        "The Rx.Health support portal for integrators: file and follow tickets, comment, "
+        "attach files and read SLA state. Authenticate with `Authorization: Bearer <token>`."
+    ),
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
+    "SERVE_PERMISSIONS": ["rest_framework.permissions.AllowAny"],
+    "SERVE_AUTHENTICATION": [],
+    "COMPONENT_SPLIT_REQUEST": True,
+    "SERVE_INCLUDE_SCHEMA": False,
+    # No validator badge: Swagger UI would fetch it from another host (air-gapped sites).
+    "SWAGGER_UI_SETTINGS": {"deepLinking": True, "validatorUrl": None},
+    "ENUM_NAME_OVERRIDES": {
+        "StatusEnum": "tickets.models.Status",
+        "MajorIncidentStatusEnum": "tickets.models.MajorIncident.Status",
+    },
+}
+
+
+def logging_config(*, level: str) -> dict[str, Any]:
+    """LOGGING: plain lines on the console at `level`; SQL and refused pages stay quiet."""
+    return {
+        "version": 1,
+        "disable_existing_loggers": False,
+        "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"}},
+        "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+        "root": {"handlers": ["console"], "level": level},
+        "loggers": {
+            "django.db.backends": {"level": "WARNING"},
+            # A refused or missing page (403, 404) is the portal working as meant, not a fault:
+            # log server errors only, so operators see what needs them.
+            "django.request": {"level": "ERROR"},
+        },
+    }

@@ -24,13 +24,13 @@ from tickets.outbox import notifications_enqueue_many, notifications_held
 from tickets.selectors import site_contact_emails_by_site
 
 from .models import ScanRun, SLAPolicy
-from .services import (
+from .signals import responses_breached
+from .states import (
     RUNNING,
     sla_next_check_compute,
     sla_state_compute,
     update_warn_for,
 )
-from .signals import responses_breached
 
 logger = logging.getLogger(__name__)
 

@@ -24,17 +24,22 @@ from django.utils import timezone
 
 from tickets.broker import task_enqueue
 from tickets.errors import DomainError
-from tickets.models import OPEN_STATUSES, Comment, Kind, SLAState, Status, Ticket, TicketEvent
+from tickets.models import OPEN_STATUSES, Comment, Kind, Ticket, TicketEvent
 from tickets.services import ticket_history_record
 
-from .clocks import WorkingTime, deadline_seconds, working_seconds
+from .clocks import deadline_seconds, working_seconds
 from .columns import ticket_columns_write
 from .models import BusinessCalendar, SLAPolicy
 from .policy_runs import policy_run_record
 from .selectors import policies_for, policy_for
 from .signals import first_response_recorded, first_responses_recorded
-
-RUNNING = (Status.NEW, Status.IN_PROGRESS)
+from .states import (
+    RUNNING,
+    _working,
+    sla_next_check_compute,
+    sla_state_compute,
+    update_warn_for,
+)
 
 CLOCK_FIELDS = [
     "sla_state",
@@ -71,57 +76,6 @@ REPLY_FIELDS = [
 
 if TYPE_CHECKING:
     from tickets.jira.plan import TicketImport
-
-
-def _working(policy: SLAPolicy | None) -> WorkingTime | None:
-    if policy is None or policy.calendar is None:
-        return None
-    working = WorkingTime.of(policy.calendar)
-    return working if working.periods else None
-
-
-def sla_state_compute(ticket: Ticket, *, now: datetime) -> str:
-    """The state a person sees: paused, breached, met, at risk or on track."""
-    if ticket.status == Status.WAITING_ON_CLIENT:
-        return SLAState.PAUSED
-    if ticket.response_breached_at is not None:
-        return SLAState.BREACHED
-    if ticket.responded_at is not None:
-        return SLAState.MET
-    if ticket.status not in RUNNING:
-        # Resolved or closed before any response: the clock stopped, nothing is owed.
-        return SLAState.PAUSED
-    if ticket.response_warn_at is not None and now >= ticket.response_warn_at:
-        return SLAState.AT_RISK
-    return SLAState.ON_TRACK
-
-
-def sla_next_check_compute(ticket: Ticket) -> datetime | None:
-    """The earliest moment the scan has something to do for this ticket, or None."""
-    if ticket.status not in RUNNING:
-        return None
-    moments = []
-    if ticket.responded_at is None and ticket.response_breached_at is None:
-        if ticket.response_warned_at is None and ticket.response_warn_at is not None:
-            moments.append(ticket.response_warn_at)
-        if ticket.response_due_at is not None:
-            moments.append(ticket.response_due_at)
-    if ticket.kind == Kind.INCIDENT:
-        if ticket.update_warn_at is not None:
-            moments.append(ticket.update_warn_at)
-        if ticket.next_update_due_at is not None:
-            moments.append(ticket.next_update_due_at)
-    return min(moments, default=None)
-
-
-def update_warn_for(
-    *, policy: SLAPolicy | None, next_update_due_at: datetime | None, start: datetime
-) -> datetime | None:
-    """When to warn the assignee that a client update is due soon (None: no warning)."""
-    if policy is None or next_update_due_at is None or not policy.update_warning_minutes:
-        return None
-    warn_at = next_update_due_at - timedelta(minutes=policy.update_warning_minutes)
-    return warn_at if warn_at > start else None
 
 
 def _targets_apply(ticket: Ticket, *, policy: SLAPolicy | None, now: datetime, clamp: bool) -> None:
