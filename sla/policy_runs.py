@@ -4,6 +4,8 @@ ticket's clocks; read by the back office's ticket page and the API."""
 
 from datetime import datetime
 
+from django.db import models
+
 from history.models import Version
 from history.services import version_current
 from tickets.models import Ticket
@@ -16,11 +18,9 @@ def policy_run_record(
 ) -> TicketPolicyRun | None:
     """Record that the ticket runs on the policy's current version (and its calendar's) from
     `since`, unless that is already the version in force. Runs in the caller's transaction."""
-    policy_version = version_current(instance=policy) if policy is not None else None
+    policy_version = _version_of(policy) if policy is not None else None
     calendar_version = (
-        version_current(instance=policy.calendar)
-        if policy is not None and policy.calendar_id
-        else None
+        _version_of(policy.calendar) if policy is not None and policy.calendar_id else None
     )
     current = policy_run_current(ticket=ticket)
     if (
@@ -37,6 +37,16 @@ def policy_run_record(
         since=since,
         reason=reason[:200],
     )
+
+
+def _version_of(instance: models.Model) -> Version:
+    """The row's current version, read once per loaded instance: a re-target or an import
+    passes one policy instance for its whole batch, so its versions cost one query per batch,
+    not one per ticket (as the calendar's periods do in `WorkingTime.of`)."""
+    cached = instance.__dict__.get("_current_version")
+    if cached is None:
+        cached = instance.__dict__["_current_version"] = version_current(instance=instance)
+    return cached
 
 
 def policy_run_current(*, ticket: Ticket) -> TicketPolicyRun | None:
