@@ -125,6 +125,17 @@ def _ack_url(*, ticket_id: int, level: int, email: str) -> str:
     return f"{settings.PORTAL_BASE_URL}{head}{token}{tail}"
 
 
+def _row_ack_url(notification: Notification) -> str:
+    """The acknowledgement link an escalation row's email carries (for its level, its contact)."""
+    if notification.ticket_id is None:
+        raise ValueError(f"escalation row {notification.pk} names no ticket")
+    return _ack_url(
+        ticket_id=notification.ticket_id,
+        level=notification.sequence,
+        email=notification.recipient,
+    )
+
+
 def _notifications(
     *,
     ticket: Ticket,
@@ -176,11 +187,7 @@ def escalation_email_render(notification: Notification) -> tuple[str, str, str]:
     """(subject, text, HTML) of an escalation row, with the contact's acknowledgement link."""
     context = dict(
         notification.context,
-        ack_url=_ack_url(
-            ticket_id=notification.ticket_id,
-            level=notification.sequence,
-            email=notification.recipient,
-        ),
+        ack_url=_row_ack_url(notification),
     )
     subject = " ".join(render_to_string("emails/escalation_subject.txt", context).split())[:300]
     body_text = render_to_string("emails/escalation.txt", context)
@@ -193,11 +200,7 @@ def escalation_email_item(notification: Notification) -> dict[str, str]:
     context = notification.context
     return {
         "what": f"Escalation level {context.get('level')} ({context.get('level_name', '')})",
-        "ack_url": _ack_url(
-            ticket_id=notification.ticket_id,
-            level=notification.sequence,
-            email=notification.recipient,
-        ),
+        "ack_url": _row_ack_url(notification),
     }
 
 

@@ -19,7 +19,7 @@ def policy_run_record(
     policy_version = version_current(instance=policy) if policy is not None else None
     calendar_version = (
         version_current(instance=policy.calendar)
-        if policy is not None and policy.calendar_id
+        if policy is not None and policy.calendar is not None
         else None
     )
     current = policy_run_current(ticket=ticket)

@@ -266,7 +266,7 @@ def _outcomes_record(
                 row.status, row.sent_at, row.next_attempt_at = Status.SENT, message.sent_at, None
                 counts.sent += 1
             else:
-                if getattr(row, "rendered_now", False):  # rendered again at the next attempt
+                if row.rendered_now:  # rendered again at the next attempt
                     row.subject, row.body_text, row.body_html = "", "", ""
                 row.grouped_with = None
                 row.last_error = f"{type(message.error).__name__}: {message.error}"[:2000]

@@ -79,8 +79,9 @@ def member_invite(request: HttpRequest, slug: str) -> HttpResponse:
 
 
 def _member_or_404(site, user_id: int) -> SiteMembership:
-    membership = SiteMembership.objects.select_related("user").filter(site=site, user_id=user_id)
-    membership = membership.first()
+    membership = (
+        SiteMembership.objects.select_related("user").filter(site=site, user_id=user_id).first()
+    )
     if membership is None:
         raise Http404("No such member.")
     return membership

@@ -4,7 +4,7 @@ from typing import Any
 
 import filetype
 from django.conf import settings
-from django.core.files.uploadedfile import UploadedFile
+from django.core.files.base import File
 
 from ..errors import DomainError
 from ..models import (
@@ -84,8 +84,9 @@ def _validate_kind_impact(kind: Any, impact: Any) -> tuple[str, str]:
     return kind, impact
 
 
-def _validate_upload(file: UploadedFile) -> str:
-    """Check size and real content type; returns the content type to store."""
+def _validate_upload(file: File) -> str:
+    """Check size and real content type (of an upload, or a file read from an export);
+    returns the content type to store."""
     name = getattr(file, "name", "") or ""
     if "\x00" in name or len(name) > 255:
         raise DomainError("The file name is not valid.", field="file")

@@ -100,7 +100,7 @@ def _attachment_save(
         uploaded_by=uploaded_by,
         original_name=(file.name or "file").rsplit("/", 1)[-1][:255],
         content_type=content_type,
-        size=file.size,
+        size=file.size or 0,
     )
     attachment.file.save(attachment.original_name, file, save=False)
     attachment.save()

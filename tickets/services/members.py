@@ -44,7 +44,7 @@ def membership_set(*, site: ClientSite, user: Any, role: str, actor: Any = None)
                 member=user,
                 actor=actor,
                 action=MembershipEvent.Action.ROLE_CHANGED,
-                before=before,
+                before=before or "",
                 after=role,
             )
     return membership

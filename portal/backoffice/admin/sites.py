@@ -146,7 +146,9 @@ class ClientSiteAdmin(ServiceAdminMixin, ClockFaceMixin, admin.ModelAdmin):
     def save_formset(self, request, form, formset, change) -> None:
         if isinstance(formset, MembershipFormSet):
             self.service_call(
-                request, lambda: formset.apply(actor=request.user), target=formset.prefix
+                request,
+                lambda: formset.apply(actor=request.user),
+                target=formset.prefix or formset.get_default_prefix(),
             )
         else:
             super().save_formset(request, form, formset, change)

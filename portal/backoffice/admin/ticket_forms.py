@@ -90,7 +90,7 @@ class TicketWorkForm(forms.ModelForm):
                 self.fields[f"{name}_was"].initial = "" if value is None else str(value)
 
     def clean(self):
-        cleaned = super().clean()
+        cleaned = super().clean() or {}
         body = cleaned.get("body") or ""
         if cleaned.get("estimated_resolution_at") is not None and not body.strip():
             self.add_error("body", "Write the public reply that carries the estimate.")
