@@ -4,7 +4,7 @@ from factory.django import DjangoModelFactory
 from escalation.models import EscalationContact, EscalationLevel
 
 
-class EscalationContactFactory(DjangoModelFactory):
+class EscalationContactFactory(DjangoModelFactory[EscalationContact]):
     """A contact of level `at` (2 by default) serving `site` (every site by default)."""
 
     class Meta:

@@ -48,9 +48,12 @@ def test_a_project_team_contact_hears_of_a_platform_outage_in_one_message(site, 
     assert {row.status for row in rows} == {"sent"}
     assert len({row.grouped_with_id for row in rows}) == 1
     # The ledger shows, for any of them, the message it went out in.
-    lead = rows.first().grouped_with
+    first = rows.first()
+    assert first is not None and first.grouped_with is not None
+    lead = first.grouped_with
     assert lead.body_text == message.body
     other = rows.exclude(pk=lead.pk).first()
+    assert other is not None
     page = admin_client.get(f"/admin/tickets/notification/{other.pk}/change/").content.decode()
     assert f"/admin/tickets/notification/{lead.pk}/change/" in page
 

@@ -130,6 +130,7 @@ def test_a_pm_writing_about_nothing_known_files_a_general_request_at_their_site(
 
     assert row.outcome == "filed"
     ticket = row.ticket
+    assert ticket is not None
     assert (ticket.site, ticket.kind, ticket.reporter) == (site, Kind.GENERAL, pm)
     assert ticket.title.startswith("Request by email from")
     assert ticket.description == f"Subject: {secret}\n\nWristband printer jams."

@@ -6,7 +6,7 @@ from factory.django import DjangoModelFactory
 from sla.models import BusinessCalendar, Holiday, WorkingPeriod
 
 
-class BusinessCalendarFactory(DjangoModelFactory):
+class BusinessCalendarFactory(DjangoModelFactory[BusinessCalendar]):
     """Monday to Friday, 08:00 to 18:00 in New York, unless told otherwise."""
 
     class Meta:
@@ -27,7 +27,7 @@ class BusinessCalendarFactory(DjangoModelFactory):
             )
 
 
-class HolidayFactory(DjangoModelFactory):
+class HolidayFactory(DjangoModelFactory[Holiday]):
     class Meta:
         model = Holiday
 
