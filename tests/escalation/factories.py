@@ -1,4 +1,5 @@
 import factory
+from factory.builder import Resolver
 from factory.django import DjangoModelFactory
 
 from escalation.models import EscalationContact, EscalationLevel
@@ -19,5 +20,5 @@ class EscalationContactFactory(DjangoModelFactory[EscalationContact]):
     site = None
 
     @factory.lazy_attribute
-    def level(self):
+    def level(self: Resolver) -> EscalationLevel:
         return EscalationLevel.objects.get(number=self.at)

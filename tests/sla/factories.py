@@ -17,7 +17,7 @@ class BusinessCalendarFactory(DjangoModelFactory[BusinessCalendar]):
     timezone = "America/New_York"
 
     @factory.post_generation
-    def weekdays(self, create, extracted, **kwargs):
+    def weekdays(self: BusinessCalendar, create, extracted, **kwargs):
         if not create:
             return
         hours = kwargs.get("hours", (datetime.time(8), datetime.time(18)))

@@ -108,7 +108,7 @@ def test_editing_a_calendars_hours_in_admin_moves_the_tickets_counted_in_it(
     before = fresh(ticket).response_due_at
 
     periods = list(calendar.periods.order_by("weekday"))
-    data = {
+    data: dict[str, str | int] = {
         "name": "Always",
         "timezone": "UTC",
         "description": "",

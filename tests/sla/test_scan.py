@@ -174,7 +174,7 @@ def test_three_scans_at_the_same_instant_send_every_update_and_breach_exactly_on
     heard = [
         (m.to[0], reference)
         for m in mail.outbox
-        for reference in set(re.findall(r"RX-\d+", m.body))
+        for reference in set(re.findall(r"RX-\d+", str(m.body)))
     ]
     references = {t.reference for t in tickets}
     recipients = ["queue@rxhealth.example", "pm@stmarys.example", "it@stmarys.example"]
