@@ -14,6 +14,7 @@ from django.urls import get_script_prefix, get_urlconf, reverse
 
 from sla.clocks import deadline
 from sla.models import SLAPolicy
+from tickets.actors import Actor
 from tickets.bulk import values_insert
 from tickets.models import Notification, Ticket, TicketEvent
 from tickets.notify import backoffice_url, ticket_labels
@@ -143,7 +144,7 @@ def _notifications(
     when: datetime,
     recipients: list[str],
     ladder: _Ladder,
-    requested_by: Any = None,
+    requested_by: Actor | None = None,
 ) -> dict | None:
     """The level's email to its recipients: one context per ticket and level (the outbox
     writes a row per recipient); delivery renders it (`escalation_email_render`) with each
@@ -210,7 +211,7 @@ def _reach(
     level: int,
     when: datetime,
     automatic: bool,
-    actor: Any,
+    actor: Actor | None,
     ladder: _Ladder,
     writes: _Writes,
     history: bool = True,

@@ -16,6 +16,7 @@ from portal.backoffice.clock import ClockFaceMixin, clock_column, row_zone
 from portal.backoffice.formatting import sla_phrase
 from portal.backoffice.selectors import tickets_with_due
 from tickets import major_incidents as services
+from tickets.actors import Actor
 from tickets.clockface import reading_zone, when_text
 from tickets.errors import DomainError
 from tickets.models import MajorIncident, Ticket
@@ -44,7 +45,7 @@ class MajorIncidentAddForm(forms.ModelForm):
 
     request: HttpRequest | None = None  # set per request by the admin's get_form
 
-    def apply(self, *, actor: Any) -> MajorIncident:
+    def apply(self, *, actor: Actor) -> MajorIncident:
         data = self.cleaned_data
         return services.major_incident_create(
             actor=actor,
@@ -118,7 +119,7 @@ class MajorIncidentWorkForm(forms.ModelForm):
         )
         unlink.queryset = visible.filter(major_incident=incident).select_related("site")
 
-    def apply(self, *, actor: Any) -> None:
+    def apply(self, *, actor: Actor) -> None:
         data = self.cleaned_data
         incident = self.instance
         changes = {
