@@ -130,7 +130,7 @@ def _require_assigner(actor: Actor) -> None:
         raise NotAllowed("Only Rx.Health staff assign tickets.", field="assignee")
 
 
-def _assignee_by_username(*, actor: Actor, username: str | None) -> Any:
+def _assignee_by_username(*, actor: Actor, username: str | None) -> Actor | None:
     """The active staff member named `username` (None unassigns). Asks about the actor first,
     so a caller who may not assign learns nothing about which staff names exist."""
     _require_assigner(actor)
@@ -143,7 +143,7 @@ def _assignee_by_username(*, actor: Actor, username: str | None) -> Any:
 
 
 @transaction.atomic
-def ticket_assign(*, ticket: Ticket, actor: Actor, assignee: Any) -> Ticket:
+def ticket_assign(*, ticket: Ticket, actor: Actor, assignee: Actor | None) -> Ticket:
     """Assign the ticket to an active staff member, or unassign it with None (staff only)."""
     ticket = _lock(ticket)
     _require_assigner(actor)
@@ -178,7 +178,7 @@ def ticket_update(
     actor: Actor,
     status: str = _UNSET,
     impact: str = _UNSET,
-    assignee: Any = _UNSET,
+    assignee: Actor | None = _UNSET,
     assignee_username: str | None = _UNSET,
 ) -> Ticket:
     """Apply several staff changes at once (admin's form, the API's PATCH), each through its
