@@ -450,9 +450,6 @@ class Notification(models.Model):
     # died mid-send leaves it to be claimed again after that.
     lease_expires_at = models.DateTimeField(null=True, blank=True)
     lease_token = models.CharField(max_length=32, blank=True)
-    # Not a column: a delivery pass marks the rows it rendered itself, so a failed send
-    # clears what it rendered and the next attempt renders it again.
-    rendered_now: bool = False
 
     class Meta:
         ordering = ["-created_at", "-id"]
