@@ -44,8 +44,7 @@ def _column_field(meta: Options, name: str) -> models.Field:
 def _recordset(fields: Sequence[models.Field], objs: Sequence[models.Model], values) -> tuple:
     """(`json_to_recordset(%s) AS v(col type, ...)`, the JSON text) for these rows."""
     quote = connection.ops.quote_name
-    # Field.cast_db_type is Django's (since 1.11); django-stubs does not declare it.
-    cast = [(f.column, f.cast_db_type(connection)) for f in fields]  # type: ignore[attr-defined]
+    cast = [(f.column, _cast_type(f)) for f in fields]
     columns = ", ".join(f"{quote(column)} {db_type}" for column, db_type in cast)
     convert = [(f.column, _jsonable(f)) for f in fields]
     document = json.dumps(
