@@ -12,7 +12,7 @@ class EscalationConfig(AppConfig):
         from tickets.models import Notification
         from tickets.outbox import renderer_register
 
-        from . import handlers, services
+        from . import handlers, ladder, services
         from .models import EscalationContact
 
         track(EscalationContact)
@@ -38,6 +38,6 @@ class EscalationConfig(AppConfig):
         scan.step_register("escalations", services.escalation_step)
         renderer_register(
             Notification.Event.ESCALATED,
-            services.escalation_email_render,
-            item=services.escalation_email_item,
+            ladder.escalation_email_render,
+            item=ladder.escalation_email_item,
         )

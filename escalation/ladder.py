@@ -14,6 +14,7 @@ from django.urls import get_script_prefix, get_urlconf, reverse
 
 from sla.clocks import deadline
 from sla.models import SLAPolicy
+from tickets.actors import Actor
 from tickets.bulk import values_insert
 from tickets.models import Notification, Ticket, TicketEvent
 from tickets.notify import backoffice_url, ticket_labels
@@ -125,6 +126,17 @@ def _ack_url(*, ticket_id: int, level: int, email: str) -> str:
     return f"{settings.PORTAL_BASE_URL}{head}{token}{tail}"
 
 
+def _row_ack_url(notification: Notification) -> str:
+    """The acknowledgement link an escalation row's email carries (for its level, its contact)."""
+    if notification.ticket_id is None:
+        raise ValueError(f"escalation row {notification.pk} names no ticket")
+    return _ack_url(
+        ticket_id=notification.ticket_id,
+        level=notification.sequence,
+        email=notification.recipient,
+    )
+
+
 def _notifications(
     *,
     ticket: Ticket,
@@ -132,7 +144,7 @@ def _notifications(
     when: datetime,
     recipients: list[str],
     ladder: _Ladder,
-    requested_by: Any = None,
+    requested_by: Actor | None = None,
 ) -> dict | None:
     """The level's email to its recipients: one context per ticket and level (the outbox
     writes a row per recipient); delivery renders it (`escalation_email_render`) with each
@@ -176,11 +188,7 @@ def escalation_email_render(notification: Notification) -> tuple[str, str, str]:
     """(subject, text, HTML) of an escalation row, with the contact's acknowledgement link."""
     context = dict(
         notification.context,
-        ack_url=_ack_url(
-            ticket_id=notification.ticket_id,
-            level=notification.sequence,
-            email=notification.recipient,
-        ),
+        ack_url=_row_ack_url(notification),
     )
     subject = " ".join(render_to_string("emails/escalation_subject.txt", context).split())[:300]
     body_text = render_to_string("emails/escalation.txt", context)
@@ -193,11 +201,7 @@ def escalation_email_item(notification: Notification) -> dict[str, str]:
     context = notification.context
     return {
         "what": f"Escalation level {context.get('level')} ({context.get('level_name', '')})",
-        "ack_url": _ack_url(
-            ticket_id=notification.ticket_id,
-            level=notification.sequence,
-            email=notification.recipient,
-        ),
+        "ack_url": _row_ack_url(notification),
     }
 
 
@@ -207,7 +211,7 @@ def _reach(
     level: int,
     when: datetime,
     automatic: bool,
-    actor: Any,
+    actor: Actor | None,
     ladder: _Ladder,
     writes: _Writes,
     history: bool = True,

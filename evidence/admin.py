@@ -2,6 +2,7 @@
 add, change or delete an entry, a chain or a view record here."""
 
 import json
+from typing import TYPE_CHECKING
 
 from django.contrib import admin
 from django.http import HttpRequest
@@ -87,7 +88,13 @@ class TicketViewAdmin(ReadOnlyAdmin):
         return _reference(obj)
 
 
-class TicketViewsRecordedMixin:
+if TYPE_CHECKING:  # a mixin of the ticket admin: it extends the ModelAdmin it is mixed into
+    _Base = admin.ModelAdmin[Ticket]
+else:
+    _Base = object
+
+
+class TicketViewsRecordedMixin(_Base):
     """For the ticket admin: opening a ticket's page (its description and thread) is recorded,
     one insert per page."""
 

@@ -10,6 +10,7 @@ import hashlib
 import json
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import overload
 
 from escalation.models import EscalationRecord
 from tickets.models import Notification, TicketEvent
@@ -20,6 +21,10 @@ HASH_VERSION = "v1"
 EVENTS_NOT_SEALED = (TicketEvent.Action.NOTE_ADDED,)
 
 
+@overload
+def iso(value: datetime) -> str: ...
+@overload
+def iso(value: datetime | None) -> str | None: ...
 def iso(value: datetime | None) -> str | None:
     return None if value is None else value.astimezone(UTC).isoformat()
 
@@ -90,9 +95,12 @@ def attempt_outcome(notification: Notification) -> str:
 def attempt_fact(notification: Notification) -> Fact:
     """One send attempt of an outbox row and what came of it. The row keeps only its latest
     attempt, so each is sealed after the delivery pass that made it (see the README)."""
+    ticket_id, at = notification.ticket_id, notification.last_attempt_at
+    if ticket_id is None or at is None:
+        raise ValueError(f"notification {notification.pk} has no attempt on a ticket to seal")
     return Fact(
-        ticket_id=notification.ticket_id,
-        at=notification.last_attempt_at,
+        ticket_id=ticket_id,
+        at=at,
         kind=f"message.{attempt_outcome(notification)}",
         source=f"notification:{notification.pk}:attempt:{notification.attempts}",
         payload={

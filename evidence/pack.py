@@ -92,6 +92,7 @@ def evidence_pack_get(
     for row in Notification.objects.filter(ticket_id__in=messages, attempts__gt=0).order_by(
         "last_attempt_at", "pk"
     ):
+        assert row.ticket_id is not None  # filtered on ticket_id__in
         messages[row.ticket_id].append(row)
     breaches = [Breach(t, entries.get(t.pk, []), messages[t.pk]) for t in missed]
     sections = {}

@@ -6,6 +6,7 @@ tracked object's page a "Configuration history" box with its latest versions.
 from typing import Any
 
 from django.contrib import admin
+from django.db import models
 from django.http import HttpRequest
 from django.urls import reverse
 from django.utils import timezone
@@ -27,7 +28,7 @@ def version_url(version: Version) -> str:
     return reverse("admin:history_version_change", args=[version.pk])
 
 
-def versions_url(*, model: type, object_id: int) -> str:
+def versions_url(*, model: type[models.Model], object_id: int) -> str:
     from django.contrib.contenttypes.models import ContentType
 
     ct = ContentType.objects.get_for_model(model)
@@ -45,7 +46,7 @@ def _changed_text(version: Version) -> str:
     return ", ".join(version.changed_fields) or "—"
 
 
-def versions_table(*, model: type, object_id: int | None) -> SafeString | str:
+def versions_table(*, model: type[models.Model], object_id: int | None) -> SafeString | str:
     """A small table of an object's latest versions, each linking to its snapshot."""
     if object_id is None:
         return "—"
@@ -92,7 +93,7 @@ class VersionAdmin(ClockFaceMixin, admin.ModelAdmin):
     list_select_related = ["content_type"]
     search_fields = ["object_repr", "actor_name"]
     date_hierarchy = "at"
-    fields = [
+    fields = (
         "object_repr",
         "content_type",
         "object_id",
@@ -102,7 +103,7 @@ class VersionAdmin(ClockFaceMixin, admin.ModelAdmin):
         "who",
         "changed",
         "snapshot_table",
-    ]
+    )
     readonly_fields = fields
     when = clock_column("at", "when")
 

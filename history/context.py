@@ -8,14 +8,16 @@ from contextlib import contextmanager
 from contextvars import ContextVar
 from typing import Any
 
-_actor: ContextVar[Any] = ContextVar("history_actor", default=None)
+from tickets.actors import Actor
+
+_actor: ContextVar[Actor | None] = ContextVar("history_actor", default=None)
 _request: ContextVar[Any] = ContextVar("history_request", default=None)
 _change_set: ContextVar[str] = ContextVar("history_change_set", default="")
 _label: ContextVar[str] = ContextVar("history_label", default="")
 
 
 @contextmanager
-def history_actor(actor: Any, *, label: str = "") -> Iterator[None]:
+def history_actor(actor: Actor | None, *, label: str = "") -> Iterator[None]:
     """Versions written inside are by `actor` (a user; or None, then named by `label`, e.g.
     the command that made the change) and, when no change set is open, form one."""
     actor_token = _actor.set(actor)
@@ -41,7 +43,7 @@ def history_request(request: Any) -> Iterator[None]:
         _request.reset(request_token)
 
 
-def current_actor() -> Any:
+def current_actor() -> Actor | None:
     """The user making the change, or None (the system, a shell, a migration)."""
     actor = _actor.get()
     if actor is not None:

@@ -5,6 +5,7 @@ from typing import Any
 from django.db import models
 
 from . import services
+from .models import Version
 from .registry import CHILDREN, TRACKED
 
 
@@ -19,14 +20,12 @@ def on_post_save(
 ):
     if raw:
         return
-    action = services.Version.Action.CREATED if created else services.Version.Action.CHANGED
+    action = Version.Action.CREATED if created else Version.Action.CHANGED
     services.version_record(instance=instance, spec=TRACKED[sender], action=action)
 
 
 def on_post_delete(sender: type[models.Model], instance: models.Model, **_: Any):
-    services.version_record(
-        instance=instance, spec=TRACKED[sender], action=services.Version.Action.DELETED
-    )
+    services.version_record(instance=instance, spec=TRACKED[sender], action=Version.Action.DELETED)
 
 
 def _parent(instance: models.Model) -> models.Model | None:
@@ -35,6 +34,9 @@ def _parent(instance: models.Model) -> models.Model | None:
     parent_model = type(instance)._meta.get_field(child.parent_field).related_model
     if parent_id is None:
         return None
+    if not (isinstance(parent_model, type) and issubclass(parent_model, models.Model)):
+        # A loaded model's relation names its class, never "self" or a string.
+        raise TypeError(f"{type(instance).__name__}.{child.parent_field} names no model")
     return parent_model._default_manager.filter(pk=parent_id).first()
 
 
@@ -48,5 +50,5 @@ def on_child_changed(sender: type[models.Model], instance: models.Model, raw: bo
     parent = None if raw else _parent(instance)
     if parent is not None:
         services.version_record(
-            instance=parent, spec=TRACKED[type(parent)], action=services.Version.Action.CHANGED
+            instance=parent, spec=TRACKED[type(parent)], action=Version.Action.CHANGED
         )

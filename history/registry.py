@@ -32,6 +32,14 @@ TRACKED: dict[type[models.Model], Tracked] = {}
 CHILDREN: dict[type[models.Model], Child] = {}
 
 
+def _accessor(child: type[models.Model], fk: str) -> str:
+    """The name the parent reads `child`'s rows by, through the child's foreign key `fk`."""
+    field = child._meta.get_field(fk)
+    if not isinstance(field, models.ForeignKey):
+        raise TypeError(f"{child._meta.label}.{fk} is not a foreign key")
+    return field.remote_field.related_name or f"{child._meta.model_name}_set"
+
+
 def track(
     model: type[models.Model],
     *,
@@ -45,10 +53,7 @@ def track(
     from . import handlers
 
     children = children or {}
-    related = tuple(
-        child._meta.get_field(fk).remote_field.related_name or f"{child._meta.model_name}_set"
-        for child, fk in children.items()
-    )
+    related = tuple(_accessor(child, fk) for child, fk in children.items())
     TRACKED[model] = Tracked(model=model, exclude=exclude, secret=secret, children=related)
     uid = f"history_{model._meta.label_lower}"
     pre_save.connect(handlers.on_pre_save, sender=model, dispatch_uid=f"{uid}_pre")

@@ -46,10 +46,18 @@ def snapshot(instance: models.Model, spec: Tracked) -> dict[str, Any]:
         values[name] = SECRET_MARK if getattr(instance, name, "") else ""
     for related in spec.children:
         rows = list(getattr(instance, related).all()) if instance.pk else []
-        child_spec = CHILDREN[type(rows[0])] if rows else None
-        values[related] = [_fields(r, child_spec.exclude)[0] for r in rows] if rows else []
+        if rows:
+            child_spec = CHILDREN[type(rows[0])]
+            values[related] = [_fields(r, child_spec.exclude)[0] for r in rows]
+        else:
+            values[related] = []
     values[LABELS] = labels
     return values
+
+
+# Left on a tracked instance between its pre_save and its post_save (any model, so not a
+# declared attribute): the names of the secret fields this save changes.
+CHANGED_NOTE = "_history_secret_changed"
 
 
 def _diff(before: dict[str, Any], after: dict[str, Any]) -> list[str]:
@@ -77,9 +85,11 @@ def version_before_change(*, instance: models.Model, spec: Tracked) -> None:
     if stored is None:
         return
     if spec.secret:
-        instance._history_secret_changed = [
-            n for n in spec.secret if getattr(stored, n) != getattr(instance, n)
-        ]
+        setattr(
+            instance,
+            CHANGED_NOTE,
+            [n for n in spec.secret if getattr(stored, n) != getattr(instance, n)],
+        )
     ct = ContentType.objects.get_for_model(type(instance))
     if not Version.objects.filter(content_type=ct, object_id=instance.pk).exists():
         Version.objects.create(
@@ -99,8 +109,8 @@ def version_record(*, instance: models.Model, spec: Tracked, action: str) -> Ver
     written or updated, or None when nothing kept changed."""
     ct = ContentType.objects.get_for_model(type(instance))
     state = snapshot(instance, spec)
-    secrets_changed = list(getattr(instance, "_history_secret_changed", []))
-    instance._history_secret_changed = []
+    secrets_changed = list(getattr(instance, CHANGED_NOTE, []))
+    setattr(instance, CHANGED_NOTE, [])
     latest = _latest(ct, instance.pk)
     change_set = current_change_set()
     if latest is not None and change_set and latest.change_set == change_set:

@@ -46,7 +46,7 @@ class TicketRatingAdmin(ClockFaceMixin, admin.ModelAdmin):
     list_select_related = ["ticket", "ticket__site", "rated_by"]
     search_fields = ["ticket__reference", "comment"]
     date_hierarchy = "rated_at"
-    fields = ["ticket", "choice", "rated_by", "rated_when", "comment"]
+    fields = ("ticket", "choice", "rated_by", "rated_when", "comment")
     readonly_fields = fields
     site_timezone_path = "ticket__site__timezone"
     rated_when = clock_column("rated_at", "rated at")

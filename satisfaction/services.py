@@ -1,11 +1,10 @@
 """Writes of client satisfaction: a rating from a signed link (once per resolution), and its
 optional comment."""
 
-from typing import Any
-
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
+from tickets.actors import Actor
 from tickets.errors import Conflict, DomainError, NotAllowed
 from tickets.models import Ticket
 from tickets.selectors import tickets_visible_to
@@ -16,7 +15,15 @@ from .models import TicketRating
 COMMENT_MAX_CHARS = 2000
 
 
-def rating_target(*, token: str, user: Any) -> tuple[RatingLink, Ticket]:
+class RatingUsed(Conflict):
+    """The link was already used: carries the rating already given (`rating`)."""
+
+    def __init__(self, message: str, *, rating: TicketRating | None):
+        super().__init__(message, code="rating_used")
+        self.rating = rating
+
+
+def rating_target(*, token: str, user: Actor) -> tuple[RatingLink, Ticket]:
     """Who may use this link: only the person it was sent to, on a ticket they can still see.
     Raises RatingLinkExpired/Invalid (410/404), NotAllowed (403) or a 404 for a ticket
     outside their sites (never saying it exists)."""
@@ -39,7 +46,7 @@ def rating_existing(*, link: RatingLink) -> TicketRating | None:
 
 
 @transaction.atomic
-def rating_record(*, token: str, user: Any) -> TicketRating:
+def rating_record(*, token: str, user: Actor) -> TicketRating:
     """Record the rating the link carries. A link works once: a second use (either choice)
     raises Conflict carrying the rating already given (`exc.rating`)."""
     link, ticket = rating_target(token=token, user=user)
@@ -56,13 +63,11 @@ def rating_record(*, token: str, user: Any) -> TicketRating:
                 )
         except IntegrityError:  # the other link, clicked at the same moment
             existing = rating_existing(link=link)
-    error = Conflict("This link was already used: the resolution is rated.", code="rating_used")
-    error.rating = existing
-    raise error
+    raise RatingUsed("This link was already used: the resolution is rated.", rating=existing)
 
 
 @transaction.atomic
-def rating_comment(*, token: str, user: Any, comment: str) -> TicketRating:
+def rating_comment(*, token: str, user: Actor, comment: str) -> TicketRating:
     """Add the optional comment to the rating given with this link (once)."""
     link, _ = rating_target(token=token, user=user)
     rating = (

@@ -20,7 +20,7 @@ def policy_run_record(
     `since`, unless that is already the version in force. Runs in the caller's transaction."""
     policy_version = _version_of(policy) if policy is not None else None
     calendar_version = (
-        _version_of(policy.calendar) if policy is not None and policy.calendar_id else None
+        _version_of(policy.calendar) if policy is not None and policy.calendar is not None else None
     )
     current = policy_run_current(ticket=ticket)
     if (

@@ -16,7 +16,9 @@ def unreachable_broker_url() -> str:
 
 
 def _reset() -> None:
-    app._after_fork()  # drop the pooled connections to the previous broker
+    # Drop the pooled connections to the previous broker (Celery's own reset after a fork;
+    # private, so celery-stubs do not declare it).
+    app._after_fork()  # type: ignore[attr-defined]
     for cached in ("queues", "default_queue", "router"):  # built once from the settings
         app.amqp.__dict__.pop(cached, None)
 
@@ -33,7 +35,8 @@ def broker_at(url: str, transport_options: dict | None = None, queue: str | None
     saved_env = os.environ.get("CELERY_BROKER_URL")
     # Celery reads CELERY_BROKER_URL from the environment before its own setting.
     os.environ["CELERY_BROKER_URL"] = url
-    conf.broker_url, conf.broker_transport_options = url, transport_options or {}
+    # `broker_url` reads as a property (it prefers the environment); set it as the item.
+    conf["broker_url"], conf.broker_transport_options = url, transport_options or {}
     conf.task_always_eager = False
     conf.task_default_queue = queue or saved[3]
     _reset()
@@ -45,7 +48,7 @@ def broker_at(url: str, transport_options: dict | None = None, queue: str | None
         else:
             os.environ["CELERY_BROKER_URL"] = saved_env
         (
-            conf.broker_url,
+            conf["broker_url"],
             conf.broker_transport_options,
             conf.task_always_eager,
             conf.task_default_queue,

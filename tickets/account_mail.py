@@ -8,6 +8,8 @@ one), and the body the ledger keeps says that a link was sent, not the link. The
 their own channel, `account`, whose sender renders and sends the message itself for that
 reason (the email channel keeps what it sent)."""
 
+from collections.abc import Callable
+
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.contrib.auth.tokens import default_token_generator
@@ -18,6 +20,7 @@ from django.utils import timezone
 from django.utils.encoding import force_bytes
 from django.utils.http import urlsafe_base64_encode
 
+from .actors import Actor
 from .models import Notification, SiteMembership
 from .outbox import notifications_enqueue
 
@@ -69,12 +72,12 @@ def _subject(template: str, context: dict) -> str:
     return " ".join(subject.split())[:300]
 
 
-def _uid_token(user) -> tuple[str, str]:
+def _uid_token(user: Actor) -> tuple[str, str]:
     """The link's two parts, minted now: it stops working once the password is set."""
     return urlsafe_base64_encode(force_bytes(user.pk)), default_token_generator.make_token(user)
 
 
-def _invitation(row: Notification, user) -> tuple[str, dict]:
+def _invitation(row: Notification, user: Actor) -> tuple[str, dict]:
     context = {
         **row.context,
         "site": {"name": row.context.get("site", "")},
@@ -90,12 +93,15 @@ def _invitation(row: Notification, user) -> tuple[str, dict]:
     return "invitation", context
 
 
-def _password_reset(row: Notification, user) -> tuple[str, dict]:
+def _password_reset(row: Notification, user: Actor) -> tuple[str, dict]:
     uid, token = _uid_token(user)
     return "password_reset", {"base_url": settings.PORTAL_BASE_URL, "uid": uid, "token": token}
 
 
-BUILDERS = {Event.INVITATION: _invitation, Event.PASSWORD_RESET: _password_reset}
+BUILDERS: dict[str, Callable[[Notification, Actor], tuple[str, dict]]] = {
+    Event.INVITATION: _invitation,
+    Event.PASSWORD_RESET: _password_reset,
+}
 
 
 def account_email_send(row: Notification) -> None:

@@ -17,6 +17,12 @@ from django.db.models.options import Options
 from django.utils import timezone
 
 
+def _cast_type(field: models.Field) -> str:
+    """The type a parameter is cast to for `field`'s column."""
+    # Field.cast_db_type is Django's (since 1.11); django-stubs does not declare it.
+    return field.cast_db_type(connection)  # type: ignore[attr-defined]
+
+
 def _jsonable(field: models.Field) -> Callable[[Any], Any]:
     if isinstance(field, models.DateTimeField | models.DateField):
         return lambda value: value.isoformat() if value is not None else None
@@ -38,8 +44,7 @@ def _column_field(meta: Options, name: str) -> models.Field:
 def _recordset(fields: Sequence[models.Field], objs: Sequence[models.Model], values) -> tuple:
     """(`json_to_recordset(%s) AS v(col type, ...)`, the JSON text) for these rows."""
     quote = connection.ops.quote_name
-    # Field.cast_db_type is Django's (since 1.11); django-stubs does not declare it.
-    cast = [(f.column, f.cast_db_type(connection)) for f in fields]  # type: ignore[attr-defined]
+    cast = [(f.column, _cast_type(f)) for f in fields]
     columns = ", ".join(f"{quote(column)} {db_type}" for column, db_type in cast)
     convert = [(f.column, _jsonable(f)) for f in fields]
     document = json.dumps(
@@ -96,7 +101,7 @@ def values_insert(
     if not rows:
         return
     meta = model._meta
-    given = [meta.get_field(name) for name in rows[0]]
+    given = [_column_field(meta, name) for name in rows[0]]
     if connection.vendor != "postgresql":
         objs = []
         for row in rows:
@@ -111,20 +116,20 @@ def values_insert(
     defaults = [now if stamp else f.get_default() for f, stamp in zip(rest, stamped, strict=True)]
     spread = [f for f in given if f.attname == fan_out]
     plain = [f for f in given if f.attname != fan_out]
-    columns = ", ".join(f"{quote(f.column)} {f.cast_db_type(connection)}" for f in plain)
+    columns = ", ".join(f"{quote(f.column)} {_cast_type(f)}" for f in plain)
     if spread:
         columns += f", {quote(spread[0].column)} jsonb"
     convert = [(f.attname, f.column, _jsonable(f)) for f in plain]
     document = json.dumps(
         [
             {column: to_json(row[name]) for name, column, to_json in convert}
-            | ({spread[0].column: row[fan_out]} if spread else {})
+            | ({spread[0].column: row[fan_out]} if spread and fan_out else {})
             for row in rows
         ],
         separators=(",", ":"),
     )
     selected = [f"v.{quote(f.column)}" for f in plain] + (["f.value"] if spread else [])
-    selected += [f"%s::{f.cast_db_type(connection)}" for f in rest]
+    selected += [f"%s::{_cast_type(f)}" for f in rest]
     targets = [quote(f.column) for f in [*plain, *spread, *rest]]
     fan = (
         f" CROSS JOIN LATERAL jsonb_array_elements_text(v.{quote(spread[0].column)}) AS f(value)"

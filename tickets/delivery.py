@@ -129,6 +129,8 @@ class _Message:
     rows: list[Notification]
     error: Exception | None = None
     sent_at: datetime | None = None
+    # Rendered by this pass (not before): a failed send clears it, to render at the next.
+    rendered: bool = False
 
 
 def notifications_deliver(
@@ -188,7 +190,7 @@ def _batch_deliver(*, rows: list[Notification], now: datetime, token: str) -> De
                 continue
             try:
                 if message.rows[0].channel == Notification.Channel.EMAIL:
-                    email(*_render(message.rows), headers=_headers(message.rows))
+                    email(*_render(message), headers=_headers(message.rows))
                 else:
                     sender_for(message.rows[0].channel)(message.rows[0])
                 message.sent_at = timezone.now()
@@ -202,8 +204,9 @@ def _batch_deliver(*, rows: list[Notification], now: datetime, token: str) -> De
     )
 
 
-def _render(rows: list[Notification]) -> tuple[str, str, str, str]:
+def _render(message: _Message) -> tuple[str, str, str, str]:
     """(recipient, subject, text, HTML) of a message; a grouped message lists its rows."""
+    rows = message.rows
     if len(rows) == 1:
         row = rows[0]
         if not row.body_text and row.context:
@@ -212,7 +215,7 @@ def _render(rows: list[Notification]) -> tuple[str, str, str, str]:
             except KeyError:
                 raise LookupError(f"No renderer is registered for {row.event!r}.") from None
             row.subject, row.body_text, row.body_html = render(row)
-            row.rendered_now = True
+            message.rendered = True
         return row.recipient, row.subject, row.body_text, row.body_html
     labels = dict(Event.choices)
     items = []
@@ -244,7 +247,7 @@ def _render(rows: list[Notification]) -> tuple[str, str, str, str]:
         row.body_html = ""
     for row in rows:
         row.grouped_with = lead
-        row.rendered_now = True
+    message.rendered = True
     return lead.recipient, lead.subject, text, html
 
 
@@ -266,7 +269,7 @@ def _outcomes_record(
                 row.status, row.sent_at, row.next_attempt_at = Status.SENT, message.sent_at, None
                 counts.sent += 1
             else:
-                if getattr(row, "rendered_now", False):  # rendered again at the next attempt
+                if message.rendered:  # rendered again at the next attempt
                     row.subject, row.body_text, row.body_html = "", "", ""
                 row.grouped_with = None
                 row.last_error = f"{type(message.error).__name__}: {message.error}"[:2000]

@@ -226,7 +226,7 @@ def major_incident_unlink(
     return len(locked)
 
 
-def major_incident_unlink_reopened(*, ticket: Ticket, actor: Any, **_: Any) -> None:
+def major_incident_unlink_reopened(*, ticket: Ticket, actor: Actor, **_: Any) -> None:
     """A site reopened its ticket after the major incident was resolved: it leaves the major
     incident and runs on its own clocks (called inside the status change's transaction)."""
     if ticket.major_incident_id is None:

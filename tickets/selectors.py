@@ -4,10 +4,9 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from django.contrib.auth import get_user_model
-from django.contrib.auth.base_user import AbstractBaseUser
 from django.db.models import OuterRef, Q, QuerySet, Subquery
 
-from .actors import ActorOrAnonymous
+from .actors import Actor, ActorOrAnonymous
 from .clockface import reading_zone
 from .errors import DomainError, NotAllowed
 from .models import (
@@ -154,9 +153,7 @@ def sites_managed_by(user: ActorOrAnonymous) -> QuerySet[ClientSite]:
     return ClientSite.objects.filter(memberships__user=user, memberships__role=Role.PM)
 
 
-def reporter_by_username(
-    *, actor: ActorOrAnonymous, site: ClientSite, username: str
-) -> AbstractBaseUser:
+def reporter_by_username(*, actor: ActorOrAnonymous, site: ClientSite, username: str) -> Actor:
     """The active member of the site a staff member files for, named by username (the API's
     way); DomainError on the `reporter` field when the actor is not staff or no one matches."""
     if not is_staff(actor):

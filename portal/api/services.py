@@ -31,7 +31,7 @@ def token_hash(token: str) -> str:
 
 @transaction.atomic
 def api_token_issue(
-    *, user: Any, name: str = "", actor: Any = None, actor_label: str = ""
+    *, user: Actor, name: str = "", actor: Actor | None = None, actor_label: str = ""
 ) -> tuple[ApiToken, str]:
     """Create a token for the user; returns the row and the token, which is never stored.
     The configuration history records `actor` (or `actor_label`, e.g. the command) as issuer;
@@ -48,7 +48,7 @@ def api_token_issue(
 
 
 @transaction.atomic
-def api_token_revoke(*, token: ApiToken, actor: Any = None) -> ApiToken:
+def api_token_revoke(*, token: ApiToken, actor: Actor | None = None) -> ApiToken:
     """Stop a token from working, keeping it on record (and who revoked it, in the history)."""
     if token.revoked_at is None:
         token.revoked_at = timezone.now()
@@ -57,7 +57,7 @@ def api_token_revoke(*, token: ApiToken, actor: Any = None) -> ApiToken:
     return token
 
 
-def _as(actor: Any, label: str) -> AbstractContextManager:
+def _as(actor: Actor | None, label: str) -> AbstractContextManager:
     return history_actor(actor, label=label) if actor is not None or label else nullcontext()
 
 

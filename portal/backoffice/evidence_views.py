@@ -54,7 +54,7 @@ def evidence_pack(request: HttpRequest) -> HttpResponse:
     form = ReportForm(request.GET)
     fmt = pack_format(request)
     if not form.is_valid() or fmt is None:
-        errors = [e for field in form.errors.values() for e in field]
+        errors = [str(e) for field in form.errors.values() for e in field]
         if fmt is None:
             errors.append("format: give pdf or json.")
         return HttpResponseBadRequest(

@@ -1,6 +1,8 @@
 """Signing in, password resets and accepting an invitation. Their emails go through the
 outbox (tickets.account_mail), like every other email."""
 
+from typing import Any
+
 from django.contrib import messages
 from django.contrib.auth import get_user_model
 from django.contrib.auth import views as auth_views
@@ -27,7 +29,7 @@ class MemberPasswordResetForm(PasswordResetForm):
             if user.has_usable_password() or invited:
                 yield user
 
-    def save(self, **kwargs) -> None:
+    def save(self, *args: Any, **kwargs: Any) -> None:
         # Django would send the email inside the request; write it to the outbox instead,
         # which mints the link when it sends (so no link is stored).
         for user in self.get_users(self.cleaned_data["email"]):

@@ -9,6 +9,7 @@ from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
 from tickets import services
+from tickets.actors import AuthenticatedHttpRequest
 from tickets.errors import DomainError, NotAllowed
 from tickets.models import ClientSite, Role, SiteMembership
 from tickets.selectors import site_manage_refusal, sites_visible_to
@@ -46,13 +47,13 @@ def _members_page(request, site, invite_form=None, status=200) -> HttpResponse:
 
 
 @login_required
-def site_members(request: HttpRequest, slug: str) -> HttpResponse:
+def site_members(request: AuthenticatedHttpRequest, slug: str) -> HttpResponse:
     return _members_page(request, _managed_site(request, slug))
 
 
 @login_required
 @require_POST
-def member_invite(request: HttpRequest, slug: str) -> HttpResponse:
+def member_invite(request: AuthenticatedHttpRequest, slug: str) -> HttpResponse:
     site = _managed_site(request, slug)
     form = InviteForm(request.POST)
     if form.is_valid():
@@ -79,8 +80,9 @@ def member_invite(request: HttpRequest, slug: str) -> HttpResponse:
 
 
 def _member_or_404(site, user_id: int) -> SiteMembership:
-    membership = SiteMembership.objects.select_related("user").filter(site=site, user_id=user_id)
-    membership = membership.first()
+    membership = (
+        SiteMembership.objects.select_related("user").filter(site=site, user_id=user_id).first()
+    )
     if membership is None:
         raise Http404("No such member.")
     return membership
@@ -88,7 +90,7 @@ def _member_or_404(site, user_id: int) -> SiteMembership:
 
 @login_required
 @require_POST
-def member_role(request: HttpRequest, slug: str, user_id: int) -> HttpResponse:
+def member_role(request: AuthenticatedHttpRequest, slug: str, user_id: int) -> HttpResponse:
     site = _managed_site(request, slug)
     membership = _member_or_404(site, user_id)
     form = RoleForm(request.POST)
@@ -114,7 +116,7 @@ def member_role(request: HttpRequest, slug: str, user_id: int) -> HttpResponse:
 
 @login_required
 @require_POST
-def member_remove(request: HttpRequest, slug: str, user_id: int) -> HttpResponse:
+def member_remove(request: AuthenticatedHttpRequest, slug: str, user_id: int) -> HttpResponse:
     site = _managed_site(request, slug)
     membership = _member_or_404(site, user_id)
     try:

@@ -10,6 +10,7 @@ from django.urls import reverse
 from django.views.decorators.http import require_http_methods, require_POST
 
 from satisfaction.services import COMMENT_MAX_CHARS, rating_comment, rating_record, rating_target
+from tickets.actors import AuthenticatedHttpRequest
 from tickets.errors import DomainError
 
 
@@ -31,7 +32,11 @@ TITLES = {
 
 
 def _refusal(request: HttpRequest, exc: DomainError, token: str) -> HttpResponse:
-    context = {"title": TITLES.get(exc.code, "Rating"), "error": exc.message, "token": token}
+    context: dict[str, object] = {
+        "title": TITLES.get(exc.code, "Rating"),
+        "error": exc.message,
+        "token": token,
+    }
     rating = getattr(exc, "rating", None)
     if rating is not None:
         context.update(rating=rating, ticket=rating.ticket)
@@ -42,7 +47,7 @@ def _refusal(request: HttpRequest, exc: DomainError, token: str) -> HttpResponse
 
 @login_required
 @require_http_methods(["GET"])
-def rating(request: HttpRequest, token: str) -> HttpResponse:
+def rating(request: AuthenticatedHttpRequest, token: str) -> HttpResponse:
     """Sign-in first (a mail scanner that opens the link records nothing), then record."""
     try:
         given = rating_record(token=token, user=request.user)
@@ -61,7 +66,7 @@ def rating(request: HttpRequest, token: str) -> HttpResponse:
 
 @login_required
 @require_POST
-def rating_comment_post(request: HttpRequest, token: str) -> HttpResponse:
+def rating_comment_post(request: AuthenticatedHttpRequest, token: str) -> HttpResponse:
     try:
         _, ticket = rating_target(token=token, user=request.user)
     except DomainError as exc:

@@ -58,7 +58,10 @@ def site_evidence_pack(request: HttpRequest, slug: str) -> HttpResponse:
     form = MonthForm(request.GET)
     fmt = pack_format(request)
     if not form.is_valid() or fmt is None:
-        problem = " ".join(form.errors.get("month", [])) or "Give format=pdf or format=json."
+        problem = (
+            " ".join(str(e) for e in form.errors.get("month", []))
+            or "Give format=pdf or format=json."
+        )
         return HttpResponseBadRequest(
             f"Cannot build the evidence pack: {problem}", content_type="text/plain"
         )

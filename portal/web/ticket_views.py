@@ -20,6 +20,7 @@ from portal.downloads import attachment_response
 from satisfaction.selectors import ratings_of
 from sla.selectors import policy_for
 from tickets import services
+from tickets.actors import AuthenticatedHttpRequest
 from tickets.errors import DomainError, NotAllowed
 from tickets.models import Status, Ticket
 from tickets.selectors import (
@@ -122,7 +123,7 @@ def ticket_reply(request: HttpRequest, reference: str) -> HttpResponse:
 
 @login_required
 @require_POST
-def ticket_status(request: HttpRequest, reference: str) -> HttpResponse:
+def ticket_status(request: AuthenticatedHttpRequest, reference: str) -> HttpResponse:
     """Mark resolved, or reopen (as the client: back to in progress)."""
     ticket = _ticket_or_404(request, reference)
     if not ticket_can_write(user=request.user, ticket=ticket):

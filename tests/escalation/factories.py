@@ -1,10 +1,11 @@
 import factory
+from factory.builder import Resolver
 from factory.django import DjangoModelFactory
 
 from escalation.models import EscalationContact, EscalationLevel
 
 
-class EscalationContactFactory(DjangoModelFactory):
+class EscalationContactFactory(DjangoModelFactory[EscalationContact]):
     """A contact of level `at` (2 by default) serving `site` (every site by default)."""
 
     class Meta:
@@ -19,5 +20,5 @@ class EscalationContactFactory(DjangoModelFactory):
     site = None
 
     @factory.lazy_attribute
-    def level(self):
+    def level(self: Resolver) -> EscalationLevel:
         return EscalationLevel.objects.get(number=self.at)

@@ -30,6 +30,7 @@ def escalated(site):
         notifications_deliver_due()
     row = Notification.objects.get(ticket=ticket, recipient=contact.email)
     path = re.search(r"https://support\.rxhealth\.example(/escalation/ack/[^/\s]+/)", row.body_text)
+    assert path is not None
     return ticket, contact, path.group(1)
 
 

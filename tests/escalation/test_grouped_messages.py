@@ -7,6 +7,7 @@ from datetime import timedelta
 import pytest
 import time_machine
 from django.core import mail
+from django.core.mail import EmailMultiAlternatives
 
 from tickets.models import Notification
 from tickets.outbox import notifications_deliver_due
@@ -32,15 +33,16 @@ def test_a_project_team_contact_hears_of_a_platform_outage_in_one_message(site, 
     to_team = [m for m in mail.outbox if m.to == [team.email]]
     assert len(to_team) == 1
     message = to_team[0]
+    assert isinstance(message, EmailMultiAlternatives)
     assert message.subject.startswith("12 tickets need your attention")
-    for body in (message.body, message.alternatives[0][0]):
+    for body in (str(message.body), str(message.alternatives[0][0])):
         for ticket in tickets:
             assert ticket.reference in body
             assert ticket.title in body
             assert f"/admin/tickets/ticket/{ticket.pk}/change/" in body
         assert body.count("Escalation level 2") == 12
     # Each ticket's own acknowledgement link, once.
-    links = re.findall(r"/escalation/ack/([^/\s\"]+)/", message.body)
+    links = re.findall(r"/escalation/ack/([^/\s\"]+)/", str(message.body))
     assert len(set(links)) == 12
     # The ledger still has one row per ticket, event and recipient, all sent in that message.
     rows = Notification.objects.filter(recipient=team.email, event="escalated")
@@ -48,9 +50,12 @@ def test_a_project_team_contact_hears_of_a_platform_outage_in_one_message(site, 
     assert {row.status for row in rows} == {"sent"}
     assert len({row.grouped_with_id for row in rows}) == 1
     # The ledger shows, for any of them, the message it went out in.
-    lead = rows.first().grouped_with
+    first = rows.first()
+    assert first is not None and first.grouped_with is not None
+    lead = first.grouped_with
     assert lead.body_text == message.body
     other = rows.exclude(pk=lead.pk).first()
+    assert other is not None
     page = admin_client.get(f"/admin/tickets/notification/{other.pk}/change/").content.decode()
     assert f"/admin/tickets/notification/{lead.pk}/change/" in page
 
@@ -95,7 +100,7 @@ def test_a_contact_hears_of_every_ticket_one_scan_pass_found_in_one_message(site
             >= 1
         )
     assert message.body.count("Escalation level 2") == 120
-    assert len(set(re.findall(r"/escalation/ack/([^/\s\"]+)/", message.body))) == 120
+    assert len(set(re.findall(r"/escalation/ack/([^/\s\"]+)/", str(message.body)))) == 120
     rows = Notification.objects.filter(recipient=team.email, event="escalated")
     assert rows.count() == 120
     assert {row.status for row in rows} == {"sent"}

@@ -7,6 +7,7 @@ from datetime import timedelta
 import pytest
 import time_machine
 from django.core import mail
+from django.core.mail import EmailMultiAlternatives
 from django.db import connection, connections
 from django.test.utils import CaptureQueriesContext
 
@@ -115,7 +116,8 @@ def test_escalation_email_says_what_is_late_by_how_long_and_never_the_descriptio
         ("team@stmarys.example", "level 3"),
     ]
     level3 = next(m for m in mail.outbox if "level 3" in m.subject)
-    for body in (level3.body, level3.alternatives[0][0]):
+    assert isinstance(level3, EmailMultiAlternatives)
+    for body in (str(level3.body), str(level3.alternatives[0][0])):
         assert ticket.reference in body
         assert "Pharmacy interface down" in body
         assert "St. Mary" in body

@@ -15,6 +15,7 @@ pytestmark = pytest.mark.django_db
 def test_a_superuser_can_read_entries_but_not_add_change_or_delete_them(client, site, pm):
     ticket = breached_incident(pm=pm, site=site)
     entry = EvidenceEntry.objects.filter(ticket=ticket).first()
+    assert entry is not None
     client.force_login(SuperuserFactory())
     listing = client.get(reverse("admin:evidence_evidenceentry_changelist"))
     assert listing.status_code == 200

@@ -138,6 +138,7 @@ def test_a_source_row_edited_after_sealing_is_detected(site, pm):
 def test_a_deleted_last_entry_is_detected_at_the_chain_head(site, pm):
     ticket = breached_incident(pm=pm, site=site)
     last = EvidenceEntry.objects.filter(ticket=ticket).order_by("-seq").first()
+    assert last is not None
     EvidenceEntry.objects.filter(pk=last.pk).delete()
     out, status = verify()
     assert status != 0

@@ -36,7 +36,7 @@ def test_opening_a_ticket_in_the_back_office_is_recorded_once_per_page(client, a
         assert client.get(url).status_code == 200
     assert _inserts(first) == _inserts(second) == 1
     assert len(first) == len(second)
-    view = TicketView.objects.get(pk=TicketView.objects.order_by("-id").first().pk)
+    view = TicketView.objects.latest("id")
     assert (view.ticket_id, view.viewer, view.what, view.face) == (
         ticket.pk, agent, "ticket", "back_office"
     )  # fmt: skip

@@ -102,6 +102,7 @@ def test_a_calendar_saved_with_its_periods_in_one_form_is_one_version(client):
     versions = versions_of(model=BusinessCalendar, object_id=calendar.pk)
     assert versions.count() == before + 1
     latest = versions.first()
+    assert latest is not None
     assert latest.changed_fields == ["holidays", "periods"]
     assert [p["start"] for p in latest.snapshot["periods"]] == ["08:00:00", "09:00:00"]
     assert latest.snapshot["holidays"] == [{"date": "2026-12-25", "name": "Christmas"}]
@@ -178,6 +179,7 @@ def test_a_webhook_secret_change_is_recorded_without_keeping_the_secret(client, 
     }
     assert client.post(url, form).status_code == 302
     latest = versions_of(model=WebhookEndpoint, object_id=endpoint.pk).first()
+    assert latest is not None
     assert set(latest.changed_fields) == {"url", "secret", "events"}
     stored = str(list(Version.objects.values_list("snapshot", flat=True)))
     assert "brand-new-secret-value" not in stored and old_secret not in stored
@@ -185,6 +187,5 @@ def test_a_webhook_secret_change_is_recorded_without_keeping_the_secret(client, 
     # Saving with the same secret says nothing about it.
     form["url"] = "https://ehr.example/hook3"
     assert client.post(url, form).status_code == 302
-    assert versions_of(model=WebhookEndpoint, object_id=endpoint.pk).first().changed_fields == [
-        "url"
-    ]
+    latest = versions_of(model=WebhookEndpoint, object_id=endpoint.pk).first()
+    assert latest is not None and latest.changed_fields == ["url"]

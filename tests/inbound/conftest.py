@@ -9,6 +9,7 @@ import subprocess
 import tempfile
 import time
 import uuid
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -56,7 +57,9 @@ class Mailbox:
     def mark_all_unseen(self) -> None:
         with self._open() as box:
             box.flag(
-                [m.uid for m in box.fetch(headers_only=True, mark_seen=False)], "\\Seen", False
+                [m.uid for m in box.fetch(headers_only=True, mark_seen=False) if m.uid],
+                "\\Seen",
+                False,
             )
 
     def unseen_count(self) -> int:
@@ -65,7 +68,7 @@ class Mailbox:
 
 
 @pytest.fixture(scope="session")
-def imap_server(tmp_path_factory) -> ImapServer:
+def imap_server(tmp_path_factory) -> Iterator[ImapServer]:
     if not os.path.exists(DOVECOT):
         pytest.skip("dovecot is not installed (Debian package dovecot-imapd)")
     root = tmp_path_factory.mktemp("dovecot")

@@ -1,6 +1,7 @@
 """Building the emails the tests receive, as a mail client would write them."""
 
 import itertools
+from collections.abc import Sequence
 from email.message import EmailMessage
 from email.utils import format_datetime
 
@@ -14,10 +15,10 @@ def an_email(
     sender: str,
     to: str = "support@rxhealth.example",
     subject: str = "Re: [RX-1001] Rx.Health support replied",
-    body: str = "The printer on ward 4 works again.",
+    body: str | None = "The printer on ward 4 works again.",
     html: str | None = None,
     headers: dict[str, str] | None = None,
-    attachments: list[tuple[str, bytes, str]] = (),
+    attachments: Sequence[tuple[str, bytes, str]] = (),
     message_id: str | None = None,
 ) -> bytes:
     message = EmailMessage()
@@ -31,7 +32,7 @@ def an_email(
     if html is not None and body is None:
         message.set_content(html, subtype="html")
     else:
-        message.set_content(body)
+        message.set_content(body or "")
         if html is not None:
             message.add_alternative(html, subtype="html")
     for name, content, content_type in attachments:

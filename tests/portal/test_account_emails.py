@@ -42,7 +42,9 @@ def test_an_invitation_refused_by_the_relay_is_retried_and_never_stores_its_link
     (message,) = server.messages
     assert message["To"] == "nora@mercy.example"
     assert "Mercy General" in message["Subject"]
-    _, token = LINK.search(_text(message)).groups()
+    found = LINK.search(_text(message))
+    assert found is not None
+    _, token = found.groups()
     row.refresh_from_db()
     assert row.status == "sent" and row.body_text == LEDGER_BODY
     stored = f"{row.subject} {row.body_text} {row.body_html} {row.context} {row.last_error}"
@@ -54,7 +56,9 @@ def test_the_ledger_lists_account_emails_without_their_links(admin_client, site,
         smtp_settings(settings, port)
         admin_client.post(reverse("password_reset"), {"email": "pat@mercy.example"})
         assert notifications_deliver_due() == 1
-    _, token = LINK.search(_text(server.messages[0])).groups()
+    found = LINK.search(_text(server.messages[0]))
+    assert found is not None
+    _, token = found.groups()
     ledger = admin_client.get(reverse("admin:tickets_notification_changelist")).content.decode()
     assert "pat@mercy.example" in ledger
     row = Notification.objects.get(event=Notification.Event.PASSWORD_RESET)

@@ -97,7 +97,9 @@ def test_password_reset_by_email_link(client, pm, settings):
     notifications_deliver_due()
     assert len(mail.outbox) == 1
     body = mail.outbox[0].body
-    link = re.search(r"https?://\S+/accounts/reset/\S+/", body).group(0)
+    found = re.search(r"https?://\S+/accounts/reset/\S+/", str(body))
+    assert found is not None
+    link = found.group(0)
     assert link.startswith(settings.PORTAL_BASE_URL)
     path = link[len(settings.PORTAL_BASE_URL) :]
     form_page = client.get(path, follow=True)

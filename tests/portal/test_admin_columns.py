@@ -70,7 +70,7 @@ def test_every_changelist_header_is_the_label_of_its_own_column(client):
         headers = [
             capfirst(str(h["text"]))
             for h in result_headers(cl)
-            if "action-checkbox-column" not in h["class_attrib"]
+            if "action-checkbox-column" not in str(h["class_attrib"])
         ]
         expected = [capfirst(str(label_for_field(c, model, model_admin))) for c in columns]
         if headers != expected:

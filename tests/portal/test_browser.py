@@ -341,7 +341,9 @@ def test_an_agent_follows_a_staff_email_link_to_the_ticket_as_a_conversation(
     agent = StaffFactory(username="chris", first_name="Chris", last_name="Patel")
     ticket = _conversation_ticket(site, pm, agent)
     alert = Notification.objects.get(ticket=ticket, event=Notification.Event.STAFF_ALERT)
-    link = re.search(r"Open the ticket: (\S+)", alert.body_text)[1]
+    found = re.search(r"Open the ticket: (\S+)", alert.body_text)
+    assert found is not None
+    link = found[1]
     driver = browser
     driver.set_window_size(1366, 900)
     _staff_sign_in(driver, live_server, urlsplit(link).path, "chris")

@@ -32,7 +32,7 @@ def rabbitmq_url() -> str:
 def answers(url: str) -> bool:
     parts = urlsplit(url)
     try:
-        with socket.create_connection((parts.hostname, parts.port), timeout=2):
+        with socket.create_connection((parts.hostname, parts.port or 0), timeout=2):
             return True
     except OSError:
         return False
@@ -42,7 +42,7 @@ def answers(url: str) -> bool:
 def real_worker(request, tmp_path):
     """Tasks go through the broker to a worker thread instead of running inline, on a queue
     of this test's own, so nothing else sharing the broker takes its messages."""
-    options = None
+    options: dict[str, str | bool] | None = None
     if request.param == "embedded":
         folder = tmp_path / "broker"
         folder.mkdir()

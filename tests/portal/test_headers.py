@@ -23,7 +23,7 @@ def assert_not_cached(response, path: str) -> None:
     assert "no-store" in response.get("Cache-Control", ""), path
 
 
-def admin_pages() -> list[str]:
+def admin_pages() -> list[tuple[str, set[int]]]:
     """Index, and every model's list and add page (an add page may refuse: 403)."""
     pages = [(reverse("admin:index"), {200})]
     for model in admin.site._registry:

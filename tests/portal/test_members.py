@@ -41,7 +41,9 @@ def test_invitation_emails_a_set_password_link_never_a_password(client, site, pm
     (message,) = mail.outbox
     assert message.to == ["nora@mercy.example"]
     assert "Mercy General" in message.subject
-    link = re.search(r"https?://\S+/accounts/invitation/\S+/", message.body).group(0)
+    found = re.search(r"https?://\S+/accounts/invitation/\S+/", str(message.body))
+    assert found is not None
+    link = found.group(0)
     assert link.startswith(settings.PORTAL_BASE_URL)
     assert "password:" not in message.body.lower()
 

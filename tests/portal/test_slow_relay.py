@@ -22,7 +22,7 @@ def worker(tmp_path):
     """A real worker thread on an embedded broker of this test's own (tasks go through it)."""
     folder = tmp_path / "broker"
     folder.mkdir()
-    options = {"data_folder_in": str(folder), "data_folder_out": str(folder)}
+    options: dict[str, str | bool] = {"data_folder_in": str(folder), "data_folder_out": str(folder)}
     options.update(control_folder=str(folder), store_processed=False)
     with (
         broker_at("filesystem://", options, queue=f"test-relay-{uuid.uuid4().hex[:12]}") as app,

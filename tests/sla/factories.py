@@ -6,7 +6,7 @@ from factory.django import DjangoModelFactory
 from sla.models import BusinessCalendar, Holiday, WorkingPeriod
 
 
-class BusinessCalendarFactory(DjangoModelFactory):
+class BusinessCalendarFactory(DjangoModelFactory[BusinessCalendar]):
     """Monday to Friday, 08:00 to 18:00 in New York, unless told otherwise."""
 
     class Meta:
@@ -17,7 +17,7 @@ class BusinessCalendarFactory(DjangoModelFactory):
     timezone = "America/New_York"
 
     @factory.post_generation
-    def weekdays(self, create, extracted, **kwargs):
+    def weekdays(self: BusinessCalendar, create, extracted, **kwargs):
         if not create:
             return
         hours = kwargs.get("hours", (datetime.time(8), datetime.time(18)))
@@ -27,7 +27,7 @@ class BusinessCalendarFactory(DjangoModelFactory):
             )
 
 
-class HolidayFactory(DjangoModelFactory):
+class HolidayFactory(DjangoModelFactory[Holiday]):
     class Meta:
         model = Holiday
 

@@ -57,6 +57,7 @@ def test_policies_are_listed_and_edited_in_hours(client):
 def test_staff_may_read_policies_but_not_change_them_without_the_permission(client):
     client.force_login(StaffFactory())
     policy = SLAPolicy.objects.first()
+    assert policy is not None
     assert client.get(reverse("admin:sla_slapolicy_changelist")).status_code == 200
     url = reverse("admin:sla_slapolicy_change", args=[policy.pk])
     response = client.post(url, {"kind": policy.kind, "first_response_hours": "99"})
@@ -107,7 +108,7 @@ def test_editing_a_calendars_hours_in_admin_moves_the_tickets_counted_in_it(
     before = fresh(ticket).response_due_at
 
     periods = list(calendar.periods.order_by("weekday"))
-    data = {
+    data: dict[str, str | int] = {
         "name": "Always",
         "timezone": "UTC",
         "description": "",

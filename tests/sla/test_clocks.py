@@ -15,8 +15,8 @@ NY = ZoneInfo("America/New_York")
 UTC = datetime.UTC
 
 
-def ny(*args):
-    return datetime.datetime(*args, tzinfo=NY)
+def ny(year: int, month: int, day: int, hour: int = 0, minute: int = 0) -> datetime.datetime:
+    return datetime.datetime(year, month, day, hour, minute, tzinfo=NY)
 
 
 def test_without_a_calendar_the_clock_counts_elapsed_time():

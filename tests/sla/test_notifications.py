@@ -4,6 +4,7 @@ import datetime
 
 import pytest
 from django.core import mail
+from django.core.mail import EmailMultiAlternatives
 
 from sla.models import SLAPolicy
 from tests.sla.conftest import MONDAY
@@ -170,6 +171,7 @@ def test_emails_go_out_after_the_filing_commits(site, pm):
     file_ticket(actor=pm, site=site, kind="general")
     assert sorted(m.to[0] for m in mail.outbox) == ["pm@stmarys.example", "queue@rxhealth.example"]
     message = next(m for m in mail.outbox if m.to == ["pm@stmarys.example"])
+    assert isinstance(message, EmailMultiAlternatives)
     assert message.alternatives[0][1] == "text/html"
 
 

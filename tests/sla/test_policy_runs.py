@@ -21,12 +21,19 @@ pytestmark = pytest.mark.django_db
 EDITED = MONDAY + datetime.timedelta(minutes=5)
 
 
+def policy_numbers(ticket) -> list[int | None]:
+    """The policy version numbers the ticket ran on, latest first."""
+    runs = policy_runs_of(ticket=ticket)
+    return [r.policy_version.number if r.policy_version else None for r in runs]
+
+
 def test_a_ticket_runs_on_the_policy_version_in_force_and_moves_when_it_is_edited(
     client, site, pm, django_capture_on_commit_callbacks
 ):
     ticket = file_ticket(actor=pm, site=site, impact="high", at=MONDAY)
     policy = SLAPolicy.objects.get(kind="incident", impact="high")
     before = policy_run_current(ticket=ticket)
+    assert before is not None and before.policy_version is not None
     assert (before.policy, before.policy_version.number, before.since) == (policy, 1, MONDAY)
 
     client.force_login(SuperuserFactory())
@@ -36,14 +43,15 @@ def test_a_ticket_runs_on_the_policy_version_in_force_and_moves_when_it_is_edite
     ):
         assert high_policy_post(client, policy, first_response_hours="0.5").status_code == 302
     after = policy_run_current(ticket=ticket)
+    assert after is not None and after.policy_version is not None
     assert (after.policy_version.number, after.since) == (2, EDITED)
     assert after.policy_version.snapshot["first_response_minutes"] == 30
-    assert [r.policy_version.number for r in policy_runs_of(ticket=ticket)] == [2, 1]
+    assert policy_numbers(ticket) == [2, 1]
     assert fresh(ticket).response_due_at == MONDAY + datetime.timedelta(minutes=30)
 
     # A ticket filed afterwards starts on version 2; nothing re-targets it twice.
     later = file_ticket(actor=pm, site=site, impact="high", at=EDITED)
-    assert [r.policy_version.number for r in policy_runs_of(ticket=later)] == [2]
+    assert policy_numbers(later) == [2]
 
     with time_machine.travel(EDITED, tick=False):
         page = client.get(reverse("admin:tickets_ticket_change", args=[ticket.pk]))
@@ -58,6 +66,7 @@ def test_an_impact_change_moves_the_ticket_to_the_other_policys_version(site, pm
     with time_machine.travel(EDITED, tick=False):
         services.ticket_impact_change(ticket=fresh(ticket), actor=agent, impact="high")
     current = policy_run_current(ticket=ticket)
+    assert current is not None
     assert current.policy == SLAPolicy.objects.get(kind="incident", impact="high")
     assert current.since == EDITED
     assert len(policy_runs_of(ticket=ticket)) == 2
@@ -74,7 +83,7 @@ def test_a_calendar_edit_records_the_calendar_version_the_ticket_counts_in(
     policy.save()
     ticket = file_ticket(actor=pm, site=site, kind="general", at=MONDAY)
     first = policy_run_current(ticket=ticket)
-    assert first.calendar_version is not None
+    assert first is not None and first.calendar_version is not None
 
     from sla.services import sla_calendar_changed
 
@@ -85,6 +94,7 @@ def test_a_calendar_edit_records_the_calendar_version_the_ticket_counts_in(
         calendar.holidays.create(date=datetime.date(2026, 11, 26), name="Thanksgiving")
         sla_calendar_changed(calendar=calendar)
     current = policy_run_current(ticket=ticket)
+    assert current is not None and current.calendar_version is not None
     assert current.calendar_version.number == first.calendar_version.number + 1
     assert current.policy_version == first.policy_version
     assert Version.objects.get(pk=current.calendar_version.pk).changed_fields == ["holidays"]

@@ -24,7 +24,7 @@ H = datetime.timedelta(hours=1)
 
 @pytest.fixture
 def breaches_heard():
-    heard = []
+    heard: list[tuple[int, datetime.datetime | None]] = []
 
     def handler(*, tickets, **kwargs):
         heard.extend((ticket.pk, ticket.response_breached_at) for ticket in tickets)
@@ -53,6 +53,7 @@ def test_a_scan_records_its_run_and_returns_its_counts_including_registered_step
         "test_step": 7,
     }
     run = scan_last()
+    assert run is not None
     assert run.counts == counts
     assert run.started_at == MONDAY + H
     assert run.finished_at is not None
@@ -173,7 +174,7 @@ def test_three_scans_at_the_same_instant_send_every_update_and_breach_exactly_on
     heard = [
         (m.to[0], reference)
         for m in mail.outbox
-        for reference in set(re.findall(r"RX-\d+", m.body))
+        for reference in set(re.findall(r"RX-\d+", str(m.body)))
     ]
     references = {t.reference for t in tickets}
     recipients = ["queue@rxhealth.example", "pm@stmarys.example", "it@stmarys.example"]

@@ -239,6 +239,7 @@ def test_raising_impact_retargets_from_filing_and_an_overdue_target_falls_due_no
     assert ticket.response_due_at == MONDAY + 3 * H
     assert ticket.next_update_due_at == MONDAY + 3 * H
     history = ticket.events.filter(action="sla").last()
+    assert history is not None
     assert history.changes["response_due_at"][1] == (MONDAY + 3 * H).isoformat()
     assert ticket.events.filter(action="impact_changed").exists()
 

@@ -17,6 +17,7 @@ def test_patient_safety_is_the_first_question():
 
 def test_patient_care_affected_suggests_high_and_says_to_call_whatever_else_is_answered():
     result = impact_suggest({"safety": "yes", "users": "few", "workaround": "yes"})
+    assert result is not None
     assert result.impact == "high"
     assert result.call_support is True
 

@@ -7,6 +7,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from .. import notify, signals
+from ..actors import Actor
 from ..errors import Conflict, DomainError, NotAllowed
 from ..models import (
     Status,
@@ -38,7 +39,7 @@ CLIENT_TRANSITIONS: dict[str, set[str]] = {
 }
 
 
-def _status_set(*, ticket: Ticket, actor: Any, status: str, message: str = "") -> None:
+def _status_set(*, ticket: Ticket, actor: Actor, status: str, message: str = "") -> None:
     before = ticket.status
     now = timezone.now()
     ticket.status = status
@@ -71,7 +72,7 @@ def _status_set(*, ticket: Ticket, actor: Any, status: str, message: str = "") -
 
 
 @transaction.atomic
-def ticket_status_change(*, ticket: Ticket, actor: Any, status: str, message: str = "") -> Ticket:
+def ticket_status_change(*, ticket: Ticket, actor: Actor, status: str, message: str = "") -> Ticket:
     """Move a ticket to another status. Staff may make any listed move; a site's pm and it
     members may mark it resolved and reopen it."""
     ticket = _lock(ticket)
@@ -101,7 +102,7 @@ def ticket_status_change(*, ticket: Ticket, actor: Any, status: str, message: st
 
 
 @transaction.atomic
-def ticket_impact_change(*, ticket: Ticket, actor: Any, impact: str) -> Ticket:
+def ticket_impact_change(*, ticket: Ticket, actor: Actor, impact: str) -> Ticket:
     """Change an incident's impact (staff only); the SLA re-targets its clocks."""
     ticket = _lock(ticket)
     if not is_staff(actor):
@@ -124,12 +125,12 @@ def ticket_impact_change(*, ticket: Ticket, actor: Any, impact: str) -> Ticket:
     return ticket
 
 
-def _require_assigner(actor: Any) -> None:
+def _require_assigner(actor: Actor) -> None:
     if not is_staff(actor):
         raise NotAllowed("Only Rx.Health staff assign tickets.", field="assignee")
 
 
-def _assignee_by_username(*, actor: Any, username: str | None) -> Any:
+def _assignee_by_username(*, actor: Actor, username: str | None) -> Actor | None:
     """The active staff member named `username` (None unassigns). Asks about the actor first,
     so a caller who may not assign learns nothing about which staff names exist."""
     _require_assigner(actor)
@@ -142,7 +143,7 @@ def _assignee_by_username(*, actor: Any, username: str | None) -> Any:
 
 
 @transaction.atomic
-def ticket_assign(*, ticket: Ticket, actor: Any, assignee: Any) -> Ticket:
+def ticket_assign(*, ticket: Ticket, actor: Actor, assignee: Actor | None) -> Ticket:
     """Assign the ticket to an active staff member, or unassign it with None (staff only)."""
     ticket = _lock(ticket)
     _require_assigner(actor)
@@ -174,10 +175,10 @@ _UNSET: Any = object()
 def ticket_update(
     *,
     ticket: Ticket,
-    actor: Any,
+    actor: Actor,
     status: str = _UNSET,
     impact: str = _UNSET,
-    assignee: Any = _UNSET,
+    assignee: Actor | None = _UNSET,
     assignee_username: str | None = _UNSET,
 ) -> Ticket:
     """Apply several staff changes at once (admin's form, the API's PATCH), each through its

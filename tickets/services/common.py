@@ -4,8 +4,9 @@ from typing import Any
 
 import filetype
 from django.conf import settings
-from django.core.files.uploadedfile import UploadedFile
+from django.core.files.base import File
 
+from ..actors import Actor
 from ..errors import DomainError
 from ..models import (
     ClientSite,
@@ -41,7 +42,7 @@ def clean_text(value: Any, *, field: str, max_length: int, required: bool = True
 def _record(
     *,
     ticket: Ticket,
-    actor: Any,
+    actor: Actor | None,
     action: str,
     changes: dict | None = None,
     message: str = "",
@@ -56,7 +57,12 @@ def _record(
 
 
 def ticket_history_record(
-    *, ticket: Ticket, actor: Any, action: str, changes: dict | None = None, message: str = ""
+    *,
+    ticket: Ticket,
+    actor: Actor | None,
+    action: str,
+    changes: dict | None = None,
+    message: str = "",
 ) -> TicketEvent:
     """Add an entry to a ticket's history (for the apps above: SLA and escalation events)."""
     return _record(ticket=ticket, actor=actor, action=action, changes=changes, message=message)
@@ -84,8 +90,9 @@ def _validate_kind_impact(kind: Any, impact: Any) -> tuple[str, str]:
     return kind, impact
 
 
-def _validate_upload(file: UploadedFile) -> str:
-    """Check size and real content type; returns the content type to store."""
+def _validate_upload(file: File) -> str:
+    """Check size and real content type (of an upload, or a file read from an export);
+    returns the content type to store."""
     name = getattr(file, "name", "") or ""
     if "\x00" in name or len(name) > 255:
         raise DomainError("The file name is not valid.", field="file")
@@ -128,7 +135,7 @@ def _validate_upload(file: UploadedFile) -> str:
     return content_type
 
 
-def _require_member_can_write(*, user: Any, site: ClientSite) -> None:
+def _require_member_can_write(*, user: Actor, site: ClientSite) -> None:
     # Callers look tickets up through the tenancy selector first; this is the backstop.
     refusal = ticket_write_refusal(user=user, site=site)
     if refusal is not None:

@@ -1,7 +1,6 @@
 """Filing a ticket and attaching files."""
 
 from collections.abc import Iterable
-from typing import Any
 
 from django.conf import settings
 from django.core.files.uploadedfile import UploadedFile
@@ -9,6 +8,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from .. import notify, signals
+from ..actors import Actor
 from ..errors import Conflict, DomainError, NotAllowed
 from ..models import (
     FILING_ROLES,
@@ -33,13 +33,13 @@ from .common import (
 @transaction.atomic
 def ticket_create(
     *,
-    actor: Any,
+    actor: Actor,
     site: ClientSite,
     kind: str,
     title: str,
     description: str,
     impact: str = "",
-    reporter: Any = None,
+    reporter: Actor | None = None,
     files: Iterable[UploadedFile] = (),
 ) -> Ticket:
     """File a ticket. Site contacts file for themselves (pm and it only); staff may file on
@@ -92,7 +92,7 @@ def ticket_create(
 
 
 def _attachment_save(
-    *, ticket: Ticket, uploaded_by: Any, file: UploadedFile, content_type: str, comment=None
+    *, ticket: Ticket, uploaded_by: Actor, file: UploadedFile, content_type: str, comment=None
 ) -> Attachment:
     attachment = Attachment(
         ticket=ticket,
@@ -100,7 +100,7 @@ def _attachment_save(
         uploaded_by=uploaded_by,
         original_name=(file.name or "file").rsplit("/", 1)[-1][:255],
         content_type=content_type,
-        size=file.size,
+        size=file.size or 0,
     )
     attachment.file.save(attachment.original_name, file, save=False)
     attachment.save()
@@ -115,7 +115,7 @@ def _attachment_save(
 
 @transaction.atomic
 def attachment_add(
-    *, ticket: Ticket, uploaded_by: Any, file: UploadedFile, comment: Comment | None = None
+    *, ticket: Ticket, uploaded_by: Actor, file: UploadedFile, comment: Comment | None = None
 ) -> Attachment:
     """Attach a file to a ticket after checking its size and real content type."""
     ticket = _lock(ticket)

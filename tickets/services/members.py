@@ -1,11 +1,10 @@
 """Site memberships: who may file, reply and read for a site, and their history."""
 
-from typing import Any
-
 from django.contrib.auth import get_user_model
 from django.db import IntegrityError, transaction
 
 from ..account_mail import invitation_enqueue
+from ..actors import Actor
 from ..errors import Conflict, DomainError
 from ..models import (
     ClientSite,
@@ -20,7 +19,9 @@ User = get_user_model()
 
 
 @transaction.atomic
-def membership_set(*, site: ClientSite, user: Any, role: str, actor: Any = None) -> SiteMembership:
+def membership_set(
+    *, site: ClientSite, user: Actor, role: str, actor: Actor | None = None
+) -> SiteMembership:
     """Give a user a role at a site, or change it."""
     if role not in Role.values:
         raise DomainError(f"Choose one of: {', '.join(Role.values)}.", field="role")
@@ -44,14 +45,20 @@ def membership_set(*, site: ClientSite, user: Any, role: str, actor: Any = None)
                 member=user,
                 actor=actor,
                 action=MembershipEvent.Action.ROLE_CHANGED,
-                before=before,
+                before=before or "",
                 after=role,
             )
     return membership
 
 
 def _membership_record(
-    *, site: ClientSite, member: Any, actor: Any, action: str, before: str = "", after: str = ""
+    *,
+    site: ClientSite,
+    member: Actor,
+    actor: Actor | None,
+    action: str,
+    before: str = "",
+    after: str = "",
 ) -> None:
     MembershipEvent.objects.create(
         site=site,
@@ -65,7 +72,7 @@ def _membership_record(
     )
 
 
-def _require_site_manager(*, actor: Any, site: ClientSite) -> None:
+def _require_site_manager(*, actor: Actor, site: ClientSite) -> None:
     refusal = site_manage_refusal(user=actor, site=site)
     if refusal is not None:
         raise refusal
@@ -89,7 +96,7 @@ def _keep_one_pm(*, site: ClientSite, leaving: SiteMembership) -> None:
 
 @transaction.atomic
 def membership_invite(
-    *, site: ClientSite, email: str, role: str, actor: Any, name: str = ""
+    *, site: ClientSite, email: str, role: str, actor: Actor, name: str = ""
 ) -> tuple[SiteMembership, bool]:
     """Give the person with this email a role at the site (pm only), creating their account
     (named `name`) without a password when they have none, and write their invitation email
@@ -132,7 +139,9 @@ def membership_invite(
 
 
 @transaction.atomic
-def membership_role_change(*, site: ClientSite, user: Any, role: str, actor: Any) -> SiteMembership:
+def membership_role_change(
+    *, site: ClientSite, user: Actor, role: str, actor: Actor
+) -> SiteMembership:
     """Change a member's role at the site (pm only); the last project manager stays one."""
     _require_site_manager(actor=actor, site=site)
     membership = SiteMembership.objects.select_for_update().get(site=site, user=user)
@@ -144,7 +153,7 @@ def membership_role_change(*, site: ClientSite, user: Any, role: str, actor: Any
 
 
 @transaction.atomic
-def membership_remove(*, site: ClientSite, user: Any, actor: Any) -> None:
+def membership_remove(*, site: ClientSite, user: Actor, actor: Actor) -> None:
     """Remove a member from the site (pm only); the last project manager stays."""
     _require_site_manager(actor=actor, site=site)
     membership = SiteMembership.objects.select_for_update().get(site=site, user=user)

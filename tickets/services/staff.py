@@ -1,10 +1,10 @@
 """What staff do beside tickets: resend failed notifications, choose their time zone."""
 
 from collections.abc import Iterable
-from typing import Any
 
 from django.db import transaction
 
+from ..actors import Actor
 from ..errors import DomainError, NotAllowed
 from ..models import (
     Notification,
@@ -17,7 +17,7 @@ from .common import clean_text
 
 
 @transaction.atomic
-def notifications_resend(*, notification_ids: Iterable[int], actor: Any) -> int:
+def notifications_resend(*, notification_ids: Iterable[int], actor: Actor) -> int:
     """Put failed notifications back in the outbox with a fresh retry budget (staff only) and
     kick delivery after commit; returns how many were queued again."""
     if not is_staff(actor):
@@ -29,7 +29,7 @@ def notifications_resend(*, notification_ids: Iterable[int], actor: Any) -> int:
 
 
 @transaction.atomic
-def user_timezone_set(*, user: Any, timezone_name: str) -> UserPreference:
+def user_timezone_set(*, user: Actor, timezone_name: str) -> UserPreference:
     """Choose the time zone the back office shows this person's times in ("" for each
     ticket's site's zone)."""
     timezone_name = clean_text(timezone_name, field="timezone", max_length=64, required=False)

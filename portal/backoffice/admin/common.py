@@ -80,14 +80,15 @@ def _showing(form_class: type[T], refusal: Refusal) -> type[T]:
     """The form (or formset) class, validating as before and then reporting the refusal."""
 
     def clean(self: Any) -> Any:
-        cleaned = super(shown, self).clean()  # type: ignore[misc]
+        cleaned = super(shown, self).clean()
         if isinstance(self, forms.BaseForm):
             field = refusal.field if refusal.field in self.fields else None
             self.add_error(field, refusal.message)
             return cleaned
         raise forms.ValidationError(refusal.message)
 
-    shown = type(form_class)(form_class.__name__, (form_class,), {"clean": clean})
+    metaclass: Callable[..., type[T]] = type(form_class)  # a form's is Django's declarative one
+    shown = metaclass(form_class.__name__, (form_class,), {"clean": clean})
     return shown
 
 

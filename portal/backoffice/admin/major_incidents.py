@@ -2,7 +2,7 @@
 ticket at once, and watch each linked ticket's SLA. The forms validate; `save_model` carries
 them out through `tickets.major_incidents`."""
 
-from typing import Any
+from typing import TYPE_CHECKING, Any, TypedDict
 
 from django import forms
 from django.contrib import admin, messages
@@ -16,12 +16,24 @@ from portal.backoffice.clock import ClockFaceMixin, clock_column, row_zone
 from portal.backoffice.formatting import sla_phrase
 from portal.backoffice.selectors import tickets_with_due
 from tickets import major_incidents as services
+from tickets.actors import Actor
 from tickets.clockface import reading_zone, when_text
 from tickets.errors import DomainError
 from tickets.models import MajorIncident, Ticket
 from tickets.selectors import is_staff, tickets_visible_to
 
 from .common import BACKOFFICE_CSS, ServiceAdminMixin, StaffWorkMixin, adopt
+
+
+class _Linked(TypedDict):
+    linked_count: int
+
+
+if TYPE_CHECKING:  # django-stubs-ext is a dev dependency: types only
+    from django_stubs_ext import WithAnnotations
+
+    # A major incident as the changelist reads it (`get_queryset`), with its ticket count.
+    ListedIncident = WithAnnotations[MajorIncident, _Linked]
 
 FIELDS = ["title", "summary", "impact", "all_sites", "sites", "lead"]
 
@@ -33,7 +45,7 @@ class MajorIncidentAddForm(forms.ModelForm):
 
     request: HttpRequest | None = None  # set per request by the admin's get_form
 
-    def apply(self, *, actor: Any) -> MajorIncident:
+    def apply(self, *, actor: Actor) -> MajorIncident:
         data = self.cleaned_data
         return services.major_incident_create(
             actor=actor,
@@ -46,18 +58,25 @@ class MajorIncidentAddForm(forms.ModelForm):
         )
 
 
+class LinkableTicketsField(forms.ModelMultipleChoiceField):
+    """Tickets to link or unlink, each named with its site and title."""
+
+    def label_from_instance(self, obj: Ticket) -> str:
+        return f"{obj.reference} · {obj.site.name} · {obj.title}"
+
+
 class MajorIncidentWorkForm(forms.ModelForm):
     """The major incident's page: edit it, link and unlink tickets, post an update."""
 
     request: HttpRequest | None = None  # set per request by the admin's get_form
 
-    link = forms.ModelMultipleChoiceField(
+    link = LinkableTicketsField(
         queryset=Ticket.objects.none(),
         required=False,
         label="Link tickets",
         help_text="Open incidents of the affected sites that are not linked yet.",
     )
-    unlink = forms.ModelMultipleChoiceField(
+    unlink = LinkableTicketsField(
         queryset=Ticket.objects.none(),
         required=False,
         label="Unlink tickets",
@@ -90,20 +109,17 @@ class MajorIncidentWorkForm(forms.ModelForm):
         super().__init__(*args, **kwargs)
         incident = self.instance
         visible = tickets_visible_to(self.request.user) if self.request else Ticket.objects.none()
-        self.fields["link"].queryset = (
+        link, unlink = self.fields["link"], self.fields["unlink"]
+        assert isinstance(link, LinkableTicketsField)  # as declared above
+        assert isinstance(unlink, LinkableTicketsField)
+        link.queryset = (
             visible.filter(services.major_incidents_linkable_filter(incident))
             .select_related("site")
             .order_by("site__name", "pk")
         )
-        self.fields["unlink"].queryset = visible.filter(major_incident=incident).select_related(
-            "site"
-        )
-        for name in ("link", "unlink"):
-            self.fields[name].label_from_instance = lambda t: (
-                f"{t.reference} · {t.site.name} · {t.title}"
-            )
+        unlink.queryset = visible.filter(major_incident=incident).select_related("site")
 
-    def apply(self, *, actor: Any) -> None:
+    def apply(self, *, actor: Actor) -> None:
         data = self.cleaned_data
         incident = self.instance
         changes = {
@@ -202,7 +218,7 @@ class MajorIncidentAdmin(ServiceAdminMixin, ClockFaceMixin, StaffWorkMixin, admi
         return "every site" if obj.all_sites else ", ".join(s.name for s in obj.sites.all())
 
     @admin.display(description="Linked tickets", ordering="linked_count")
-    def linked(self, obj: MajorIncident) -> int:
+    def linked(self, obj: "ListedIncident") -> int:
         return obj.linked_count
 
     @admin.display(description="Linked tickets")

@@ -14,6 +14,7 @@ from django.utils.html import format_html, format_html_join
 from escalation.admin import escalation_preview_html
 from portal.backoffice.clock import ClockFaceMixin, clock_column, row_zone
 from tickets import services
+from tickets.actors import Actor
 from tickets.clockface import timezone_choices, when_text
 from tickets.models import ClientSite, MembershipEvent, SiteMembership
 from tickets.selectors import is_staff
@@ -32,7 +33,7 @@ class MembershipInlineForm(forms.ModelForm):
 class MembershipFormSet(forms.BaseInlineFormSet):
     """Members change through the services, called from the site admin's `save_formset`."""
 
-    def apply(self, *, actor: Any) -> None:
+    def apply(self, *, actor: Actor) -> None:
         site = self.instance
         self.new_objects, self.changed_objects, self.deleted_objects = [], [], []
         for form in self.initial_forms:
@@ -146,7 +147,9 @@ class ClientSiteAdmin(ServiceAdminMixin, ClockFaceMixin, admin.ModelAdmin):
     def save_formset(self, request, form, formset, change) -> None:
         if isinstance(formset, MembershipFormSet):
             self.service_call(
-                request, lambda: formset.apply(actor=request.user), target=formset.prefix
+                request,
+                lambda: formset.apply(actor=request.user),
+                target=formset.prefix or formset.get_default_prefix(),
             )
         else:
             super().save_formset(request, form, formset, change)

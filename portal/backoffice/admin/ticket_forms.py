@@ -2,14 +2,13 @@
 page, and the inputs of the queue's bulk actions. Each form only validates its input; what it
 asks for is done by `tickets.services`, called from the admin's `save_model` (`apply`)."""
 
-from typing import Any
-
 from django import forms
 from django.contrib.admin import helpers
 from django.contrib.admin.widgets import AdminSplitDateTime
 from django.contrib.auth import get_user_model
 
 from tickets import services
+from tickets.actors import Actor
 from tickets.models import MajorIncident, Status, Ticket
 
 User = get_user_model()
@@ -33,7 +32,7 @@ class TicketAddForm(forms.ModelForm):
             "impact": IMPACT_HELP,
         }
 
-    def apply(self, *, actor: Any) -> Ticket:
+    def apply(self, *, actor: Actor) -> Ticket:
         data = self.cleaned_data
         return services.ticket_create(
             actor=actor,
@@ -90,7 +89,7 @@ class TicketWorkForm(forms.ModelForm):
                 self.fields[f"{name}_was"].initial = "" if value is None else str(value)
 
     def clean(self):
-        cleaned = super().clean()
+        cleaned = super().clean() or {}
         body = cleaned.get("body") or ""
         if cleaned.get("estimated_resolution_at") is not None and not body.strip():
             self.add_error("body", "Write the public reply that carries the estimate.")
@@ -105,7 +104,7 @@ class TicketWorkForm(forms.ModelForm):
         value = getattr(value, "pk", value)
         return ("" if value is None else str(value)) != self.data[f"{name}_was"]
 
-    def apply(self, *, actor: Any, ticket: Ticket) -> None:
+    def apply(self, *, actor: Actor, ticket: Ticket) -> None:
         """Impact and assignee first (a reply's rules may depend on them), then the reply or
         note, then the status (so a reply that reopens is not undone)."""
         data = self.cleaned_data

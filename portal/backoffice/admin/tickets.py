@@ -2,7 +2,7 @@
 through `tickets.services` (from `save_model`), so the back office obeys the same rules,
 history and notifications as the portal and the API."""
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django.contrib import admin
 from django.db.models import CharField, F, QuerySet, Value
@@ -32,11 +32,18 @@ from tickets.selectors import (
 
 from .common import BACKOFFICE_CSS, ServiceAdminMixin, StaffWorkMixin, adopt
 from .ticket_actions import TicketActionsMixin
+
+if TYPE_CHECKING:
+    from portal.backoffice.selectors import TicketWithDue
 from .ticket_forms import TicketActionForm, TicketAddForm, TicketWorkForm
 from .ticket_inlines import AttachmentInline, HistoryInline, NotificationInline, QueueFilter
 
 TICKET_FIELDSET = "Ticket"
-KIND_SHORT = {Kind.GENERAL: "General / Q&A", Kind.TASK: "Routine task", Kind.CHANGE: "Change"}
+KIND_SHORT: dict[str, str] = {
+    Kind.GENERAL: "General / Q&A",
+    Kind.TASK: "Routine task",
+    Kind.CHANGE: "Change",
+}
 
 
 @admin.register(Ticket)
@@ -139,7 +146,7 @@ class TicketAdmin(
         return [F("due_at").asc(nulls_last=True), "-created_at", "-pk"]
 
     @admin.display(description="SLA", ordering=F("due_at").asc(nulls_last=True))
-    def sla(self, obj: Ticket):
+    def sla(self, obj: "TicketWithDue"):
         phrase = sla_phrase(state=obj.sla_state, due_at=obj.due_at, now=timezone.now())
         overdue = phrase.startswith("overdue")
         return format_html(

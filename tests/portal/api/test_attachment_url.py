@@ -2,6 +2,7 @@
 portal download's checks and headers; 404 for anyone who may not see the ticket."""
 
 from django.core.files.uploadedfile import SimpleUploadedFile
+from django.http import FileResponse
 
 from tests.portal.api.conftest import client_for
 from tests.portal.helpers import PNG, png
@@ -24,6 +25,7 @@ def test_the_uploaded_files_url_downloads_it_with_the_same_token(people, ticket)
     assert body["url"].startswith("http://testserver/api/v1/tickets/")
     response = client.get(body["url"])
     assert response.status_code == 200
+    assert isinstance(response, FileResponse)
     assert b"".join(response.streaming_content) == PNG
     assert response["Content-Type"] == "image/png"
     assert response["Content-Disposition"].startswith('attachment; filename="screen.png"')
@@ -41,6 +43,7 @@ def test_a_comments_attachments_carry_a_url_that_downloads_them(people, ticket):
     assert attachment["name"] == "error.png"
     response = client.get(attachment["url"])
     assert response.status_code == 200
+    assert isinstance(response, FileResponse)
     assert b"".join(response.streaming_content) == PNG
 
 
@@ -64,6 +67,7 @@ def test_a_tickets_json_lists_its_files_with_a_url_that_downloads_them(people, t
     assert attachment["uploaded_by"] == people["it"].username
     response = client.get(attachment["url"])
     assert response.status_code == 200
+    assert isinstance(response, FileResponse)
     assert b"".join(response.streaming_content) == PNG
     [listed] = client.get("/api/v1/tickets/").json()["results"]
     assert listed["attachments"] == [attachment]

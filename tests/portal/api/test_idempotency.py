@@ -94,6 +94,7 @@ def test_a_key_left_unfinished_by_a_request_that_died_runs_again_at_once(clients
 def test_a_retry_while_the_first_is_still_running_is_a_409(clients, people):
     body, digest = request_digest(NEW)
     record = idempotency_claim(user=people["pm"], key="slow", request_hash=digest).record
+    assert record is not None
     holding, release = threading.Event(), threading.Event()
 
     def first_request_still_running():

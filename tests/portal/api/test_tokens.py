@@ -69,6 +69,7 @@ def test_using_a_token_records_when_it_was_last_used(people):
     with time_machine.travel("2026-11-25T10:00:00Z", tick=False):
         bearer(token).get(LIST)
     row.refresh_from_db()
+    assert row.last_used_at is not None
     assert row.last_used_at.isoformat() == "2026-11-25T10:00:00+00:00"
 
 
