@@ -9,7 +9,8 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 
 from tickets.jira.mapping import MappingError, Unmapped, mapping_load
 from tickets.jira.plan import ImportReport, JiraDirectory
-from tickets.jira.reader import ExportError, attachments_folder, issues_read
+from tickets.jira.reader import attachments_folder, issues_read
+from tickets.jira.records import ExportError
 from tickets.jira.services import jira_issues_import
 
 
