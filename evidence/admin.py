@@ -8,27 +8,15 @@ from django.contrib import admin
 from django.http import HttpRequest
 from django.utils.html import format_html
 
+from portal.backoffice.records import StaffRecordMixin
 from tickets.models import Ticket
 
 from .models import EvidenceChain, EvidenceEntry, TicketView
 from .services import ticket_view_record
 
 
-class ReadOnlyAdmin(admin.ModelAdmin):
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj=None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj=None) -> bool:
-        return False
-
-    def has_view_permission(self, request: HttpRequest, obj=None) -> bool:
-        return bool(request.user.is_active and request.user.is_staff)
-
-    def has_module_permission(self, request: HttpRequest) -> bool:
-        return self.has_view_permission(request)
+class ReadOnlyAdmin(StaffRecordMixin, admin.ModelAdmin):
+    """The evidence is read, never written: no add, change, delete, nor any action."""
 
     def get_actions(self, request: HttpRequest):
         return {}  # no bulk delete, nor any other action

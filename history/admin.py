@@ -14,8 +14,8 @@ from django.utils.html import format_html, format_html_join
 from django.utils.safestring import SafeString
 
 from portal.backoffice.clock import ClockFaceMixin, clock_column
+from portal.backoffice.records import StaffRecordMixin
 from tickets.clockface import when_text
-from tickets.selectors import is_staff
 
 from .models import Version
 from .selectors import versions_of
@@ -85,7 +85,7 @@ class VersionHistoryMixin:
 
 
 @admin.register(Version)
-class VersionAdmin(ClockFaceMixin, admin.ModelAdmin):
+class VersionAdmin(StaffRecordMixin, ClockFaceMixin, admin.ModelAdmin):
     """Versions are the record: nobody adds, edits or deletes them here."""
 
     list_display = ["object_repr", "number", "content_type", "action", "changed", "when", "who"]
@@ -106,21 +106,6 @@ class VersionAdmin(ClockFaceMixin, admin.ModelAdmin):
     )
     readonly_fields = fields
     when = clock_column("at", "when")
-
-    def has_module_permission(self, request: HttpRequest) -> bool:
-        return is_staff(request.user)
-
-    def has_view_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return is_staff(request.user)
-
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
 
     @admin.display(description="who")
     def who(self, version: Version) -> str:

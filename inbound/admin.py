@@ -1,8 +1,6 @@
 """The inbound-mail ledger: every message read from the support mailbox, what it matched and
 what became of it. Read-only; staff attach the ones that reached no ticket."""
 
-from typing import Any
-
 from django import forms
 from django.contrib import admin, messages
 from django.contrib.admin.helpers import ActionForm
@@ -12,9 +10,10 @@ from django.utils.html import format_html
 
 from portal.backoffice.admin.common import ticket_admin_link
 from portal.backoffice.clock import ClockFaceMixin, clock_column
+from portal.backoffice.records import StaffRecordMixin
 from tickets.actors import request_actor
 from tickets.errors import DomainError
-from tickets.selectors import is_staff, tickets_visible_to
+from tickets.selectors import tickets_visible_to
 
 from .models import InboundMessage
 from .services import inbound_message_attach
@@ -40,7 +39,7 @@ class AnsweredFilter(admin.SimpleListFilter):
 
 
 @admin.register(InboundMessage)
-class InboundMessageAdmin(ClockFaceMixin, admin.ModelAdmin):
+class InboundMessageAdmin(StaffRecordMixin, ClockFaceMixin, admin.ModelAdmin):
     list_display = (
         "received_when",
         "from_address",
@@ -75,21 +74,6 @@ class InboundMessageAdmin(ClockFaceMixin, admin.ModelAdmin):
     site_timezone_path = "ticket__site__timezone"
     received_when = clock_column("received_at", "Received")
     answered_when = clock_column("answered_at", "Answered")
-
-    def has_module_permission(self, request: HttpRequest) -> bool:
-        return is_staff(request.user)
-
-    def has_view_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return is_staff(request.user)
-
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
 
     def get_urls(self):
         view = self.admin_site.admin_view(self.original_view)

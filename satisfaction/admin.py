@@ -10,8 +10,9 @@ from django.utils.html import format_html, format_html_join
 from django.utils.safestring import SafeString
 
 from portal.backoffice.clock import ClockFaceMixin, clock_column
+from portal.backoffice.records import StaffRecordMixin
 from tickets.clockface import when_text
-from tickets.selectors import is_staff, tickets_visible_to
+from tickets.selectors import tickets_visible_to
 
 from .models import TicketRating
 from .selectors import ratings_of
@@ -40,7 +41,7 @@ def ticket_ratings_html(*, ticket: Any) -> SafeString | str:
 
 
 @admin.register(TicketRating)
-class TicketRatingAdmin(ClockFaceMixin, admin.ModelAdmin):
+class TicketRatingAdmin(StaffRecordMixin, ClockFaceMixin, admin.ModelAdmin):
     list_display = ["ticket", "site", "choice", "rated_when", "rated_by", "comment"]
     list_filter = ["choice", "ticket__site"]
     list_select_related = ["ticket", "ticket__site", "rated_by"]
@@ -57,18 +58,3 @@ class TicketRatingAdmin(ClockFaceMixin, admin.ModelAdmin):
     @admin.display(ordering="ticket__site__name")
     def site(self, rating: TicketRating) -> str:
         return rating.ticket.site.name
-
-    def has_module_permission(self, request: HttpRequest) -> bool:
-        return is_staff(request.user)
-
-    def has_view_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return is_staff(request.user)
-
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
