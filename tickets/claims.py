@@ -54,14 +54,17 @@ def _recipient_lock(recipient: str) -> bool:
         return bool(cursor.fetchone()[0])
 
 
-def _groups_claim(*, due: QuerySet, room: int, limit: int) -> list[Notification]:
-    """Whole recipients' due grouped rows, oldest recipient first, until `room` rows."""
+def _groups_claim(*, due: QuerySet, room: int, limit: int) -> tuple[list[Notification], bool]:
+    """Whole recipients' due grouped rows, oldest recipient first, until `room` rows; and
+    whether a recipient was passed over because another pass was claiming it that moment."""
     sample = due.order_by("next_attempt_at", "pk").values_list("recipient", flat=True)[:limit]
     rows: list[Notification] = []
+    contended = False
     for recipient in dict.fromkeys(sample):
         if len(rows) >= room:
             break
         if not _recipient_lock(recipient):
+            contended = True
             continue
         # No ticket comes along: a grouped message carries no ticket's threading headers.
         rows += list(
@@ -69,14 +72,16 @@ def _groups_claim(*, due: QuerySet, room: int, limit: int) -> list[Notification]
             .select_for_update(skip_locked=True, of=("self",))
             .order_by("next_attempt_at", "pk")[: settings.NOTIFICATION_GROUP_MAX]
         )
-    return rows
+    return rows, contended
 
 
 def claim(
     *, now: datetime, token: str, limit: int, only: int | None, grouped_events: set[str]
-) -> list[Notification]:
+) -> tuple[list[Notification], bool]:
     """Claim a batch of due rows (see the module's docstring) and mark them `sending` under
-    this pass's token and lease; returns them."""
+    this pass's token and lease; returns them, and whether a recipient was passed over while
+    another pass claimed it (rows that pass could not see yet may be left for this one)."""
+    contended = False
     due = Notification.objects.filter(status=Status.PENDING, next_attempt_at__lte=now)
     grouped = Q(channel=Notification.Channel.EMAIL, event__in=grouped_events)
     with transaction.atomic():
@@ -86,11 +91,12 @@ def claim(
             rows = list(locked.filter(pk=only))
         else:
             rows = list(locked.exclude(grouped).order_by("next_attempt_at", "pk")[:limit])
-            rows += _groups_claim(
+            grouped_rows, contended = _groups_claim(
                 due=due.filter(grouped), room=max(limit - len(rows), 1), limit=limit
             )
+            rows += grouped_rows
         if not rows:
-            return []
+            return [], contended
         # From the wall clock, not the pass's `now`: a long pass claims later batches later.
         expires = timezone.now() + timedelta(seconds=settings.NOTIFICATION_LEASE_SECONDS)
         Notification.objects.filter(pk__in=[row.pk for row in rows]).update(
@@ -104,4 +110,4 @@ def claim(
         row.status, row.lease_token, row.lease_expires_at = Status.SENDING, token, expires
         row.attempts += 1
         row.last_attempt_at = now
-    return rows
+    return rows, contended

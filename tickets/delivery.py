@@ -58,6 +58,11 @@ GROUPED_EVENTS: set[str] = {
     Event.ESCALATED,
 }
 
+# When another pass holds a recipient's claim lock (a claim lasts milliseconds), how often and
+# how long a pass that found nothing else waits to look again before it ends.
+CONTENDED_WAITS = 40
+CONTENDED_WAIT_SECONDS = 0.05
+
 Sender = Callable[[Notification], None]
 Render = Callable[[Notification], tuple[str, str, str]]
 Item = Callable[[Notification], dict[str, str]]
@@ -142,17 +147,25 @@ def notifications_deliver(
     counts = DeliveryCounts()
     leases_expire(now=now)
     limit = settings.NOTIFICATION_BATCH_SIZE
-    first = True
+    first, waits = True, 0
     while True:
         token = secrets.token_hex(16)
-        rows = claim(now=now, token=token, limit=limit, only=only, grouped_events=GROUPED_EVENTS)
+        rows, contended = claim(
+            now=now, token=token, limit=limit, only=only, grouped_events=GROUPED_EVENTS
+        )
         if not rows:
+            if contended and waits < CONTENDED_WAITS:
+                # Another pass is claiming a recipient this very moment; rows committed after
+                # its claim (a scan pass's, released later) are this pass's to send: look again.
+                waits += 1
+                time.sleep(CONTENDED_WAIT_SECONDS)
+                continue
             break
         if first and len(rows) >= limit:
             _helper_kick()
         first = False
         counts.add(_batch_deliver(rows=rows, now=now, token=token))
-        if only is not None or len(rows) < limit:
+        if only is not None or (len(rows) < limit and not contended):
             break
     if counts.sent or counts.failed or counts.retrying:
         # Seal these attempts before a retry overwrites their outcome (evidence app, by name).
