@@ -59,7 +59,7 @@ def real_worker(request, tmp_path):
     queue = f"test-worker-{uuid.uuid4().hex[:12]}"
     with broker_at(url, options, queue=queue) as app:
         with start_worker(
-            app, pool="solo", perform_ping_check=False, loglevel="WARNING", shutdown_timeout=10
+            app, pool="solo", perform_ping_check=False, loglevel="WARNING", shutdown_timeout=60
         ) as worker:
             yield worker
         if request.param != "embedded":

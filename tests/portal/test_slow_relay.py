@@ -27,7 +27,7 @@ def worker(tmp_path):
     with (
         broker_at("filesystem://", options, queue=f"test-relay-{uuid.uuid4().hex[:12]}") as app,
         start_worker(
-            app, pool="solo", perform_ping_check=False, loglevel="WARNING", shutdown_timeout=10
+            app, pool="solo", perform_ping_check=False, loglevel="WARNING", shutdown_timeout=60
         ) as running,
     ):
         yield running
