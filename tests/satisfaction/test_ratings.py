@@ -81,15 +81,17 @@ def test_the_link_records_the_rating_at_once_and_works_only_once(
     rating = TicketRating.objects.get(ticket=setup)
     assert (rating.choice, rating.rated_by) == ("good", pm)
 
-    again = client.get(links["bad"])  # the other link of the same email
-    assert again.status_code == 409
-    assert "already used" in again.content.decode()
-    assert TicketRating.objects.get(ticket=setup).choice == "good"
+    # A little later, well within the link's life (never on today's clock: links expire).
+    with time_machine.travel(RESOLVED_AT + datetime.timedelta(hours=2), tick=False):
+        again = client.get(links["bad"])  # the other link of the same email
+        assert again.status_code == 409
+        assert "already used" in again.content.decode()
+        assert TicketRating.objects.get(ticket=setup).choice == "good"
 
-    comment = client.post(
-        reverse("rating-comment", args=[links["good"].split("/")[2]]),
-        {"comment": "Quick and clear, thank you."},
-    )
+        comment = client.post(
+            reverse("rating-comment", args=[links["good"].split("/")[2]]),
+            {"comment": "Quick and clear, thank you."},
+        )
     assert comment.status_code == 302
     page = client.get(reverse("ticket-detail", args=[setup.reference])).content.decode()
     assert "Your rating" in page and "Quick and clear, thank you." in page
