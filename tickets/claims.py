@@ -7,7 +7,8 @@ message: on PostgreSQL a pass takes a recipient only under a transaction-scoped 
 on the address, so two workers never split one person's rows; recipients are added until the
 batch holds `limit` rows, so N workers share a burst recipient by recipient. Every lookup
 walks the pending index from its oldest end and stops at a bound (`limit`, the group size):
-its cost does not depend on the backlog.
+its cost does not depend on the backlog. (While a scan pass is writing, the rows it holds
+back are passed over on the way: for those seconds a lookup walks past them.)
 """
 
 from datetime import datetime, timedelta
@@ -17,7 +18,7 @@ from django.db import connection, transaction
 from django.db.models import F, Q, QuerySet
 from django.utils import timezone
 
-from .models import Notification
+from .models import Notification, NotificationHold
 
 Status = Notification.Status
 
@@ -39,6 +40,16 @@ def leases_expire(*, now: datetime) -> None:
     )
     expired.update(
         status=Status.PENDING, next_attempt_at=now, lease_expires_at=None, lease_token=""
+    )
+    NotificationHold.objects.filter(expires_at__lte=timezone.now()).delete()
+
+
+def _held_tokens() -> list[str]:
+    """Tokens of the scan passes still writing (their rows wait for the pass to end)."""
+    return list(
+        NotificationHold.objects.filter(expires_at__gt=timezone.now()).values_list(
+            "token", flat=True
+        )
     )
 
 
@@ -83,6 +94,9 @@ def claim(
     another pass claimed it (rows that pass could not see yet may be left for this one)."""
     contended = False
     due = Notification.objects.filter(status=Status.PENDING, next_attempt_at__lte=now)
+    held = _held_tokens()
+    if held:
+        due = due.exclude(lease_token__in=held)
     grouped = Q(channel=Notification.Channel.EMAIL, event__in=grouped_events)
     with transaction.atomic():
         # The ticket comes along for the emails' threading headers; only outbox rows are locked.

@@ -21,6 +21,7 @@ import secrets
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from django.conf import settings
@@ -38,7 +39,7 @@ from .delivery import (
     sender_for,
     sender_register,
 )
-from .models import Notification, Ticket
+from .models import Notification, NotificationHold, Ticket
 
 __all__ = [
     "DeliveryCounts",
@@ -123,52 +124,54 @@ def notifications_enqueue_many(*, rows: list[dict]) -> None:
         return
     now = timezone.now()
     hold = _HOLD.get()
-    held = (
-        {
-            "status": Notification.Status.SENDING,
-            "lease_token": hold,
-            "lease_expires_at": now + timedelta(seconds=settings.NOTIFICATION_LEASE_SECONDS),
-        }
-        if hold
-        else {}
-    )
     values_insert(
         model=Notification,
         rows=[
-            {"channel": Notification.Channel.EMAIL, **row, "next_attempt_at": now, **held}
+            {
+                "channel": Notification.Channel.EMAIL,
+                **row,
+                "next_attempt_at": now,
+                "lease_token": hold.token if hold else "",
+            }
             for row in rows
         ],
         fan_out="recipient",
         ignore_conflicts=True,
     )
-    if not hold:
+    if hold:
+        hold.written = True
+    else:
         _delivery_kick_on_commit()
 
 
-_HOLD: ContextVar[str] = ContextVar("notifications_hold", default="")
+@dataclass
+class _Hold:
+    token: str
+    written: bool = False
+
+
+_HOLD: ContextVar["_Hold | None"] = ContextVar("notifications_hold", default=None)
 
 
 @contextmanager
 def notifications_held() -> Iterator[None]:
     """Hold back the rows `notifications_enqueue_many` writes inside the block (a scan pass,
-    over several transactions) and hand them all to delivery at its end, in one statement
-    with one kick, so a person hears of everything the pass found in one message. Held rows
-    wait under a lease: if the process dies first, they are delivered once it expires."""
+    over several transactions and lanes) and hand them all to delivery at its end, so a
+    person hears of everything the pass found in one message. The rows are pending under the
+    hold's token and delivery passes over them while the hold lasts (`NotificationHold`);
+    ending it deletes one row, however many the pass wrote. If the process dies first, the
+    hold runs out after NOTIFICATION_LEASE_SECONDS and the rows go out."""
     token = "hold" + secrets.token_hex(14)
-    reset = _HOLD.set(token)
+    expires = timezone.now() + timedelta(seconds=settings.NOTIFICATION_LEASE_SECONDS)
+    NotificationHold.objects.create(token=token, expires_at=expires)
+    hold = _Hold(token)
+    reset = _HOLD.set(hold)
     try:
         yield
     finally:
         _HOLD.reset(reset)
-        released = Notification.objects.filter(
-            status=Notification.Status.SENDING, lease_token=token
-        ).update(
-            status=Notification.Status.PENDING,
-            next_attempt_at=timezone.now(),
-            lease_token="",
-            lease_expires_at=None,
-        )
-        if released:
+        NotificationHold.objects.filter(token=token).delete()
+        if hold.written:
             _delivery_kick_on_commit()
 
 

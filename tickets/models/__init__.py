@@ -21,6 +21,7 @@ from .major_incidents import (
 )
 from .outbox import (
     Notification,
+    NotificationHold,
 )
 from .sites import (
     ClientSite,
@@ -48,6 +49,7 @@ __all__ = [
     "MajorIncidentUpdate",
     "MembershipEvent",
     "Notification",
+    "NotificationHold",
     "Role",
     "SLAState",
     "SiteMembership",

@@ -119,3 +119,15 @@ class Notification(models.Model):
 
     def __str__(self) -> str:
         return f"{self.event} #{self.sequence} to {self.recipient}"
+
+
+class NotificationHold(models.Model):
+    """A scan pass in progress: outbox rows written under its token wait until the pass ends
+    and deletes it (one row, however many it wrote), so a person hears of the whole pass in
+    one message. If the pass dies, the hold runs out at `expires_at` and its rows go out."""
+
+    token = models.CharField(max_length=32, primary_key=True)
+    expires_at = models.DateTimeField()
+
+    def __str__(self) -> str:
+        return f"outbox hold {self.token} until {self.expires_at:%Y-%m-%d %H:%M}"
