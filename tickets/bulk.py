@@ -87,6 +87,13 @@ def rows_insert(*, objs: Sequence[models.Model], ignore_conflicts: bool = False)
         cursor.execute(sql, [document])
 
 
+def _one_value(rows: Sequence[dict[str, Any]], field: models.Field) -> bool:
+    if len(rows) < 2 or isinstance(field, models.JSONField):
+        return False
+    first = rows[0][field.attname]
+    return all(row[field.attname] == first for row in rows)
+
+
 def values_insert(
     *,
     model: type[models.Model],
@@ -116,6 +123,12 @@ def values_insert(
     defaults = [now if stamp else f.get_default() for f, stamp in zip(rest, stamped, strict=True)]
     spread = [f for f in given if f.attname == fan_out]
     plain = [f for f in given if f.attname != fan_out]
+    # A column with the same value in every row (the channel, the moment, the actor) is sent
+    # once as a parameter: the document, built here and parsed there, carries only the rest.
+    same = [f for f in plain if _one_value(rows, f)]
+    if same and len(same) == len(plain) and not spread:
+        same.pop()  # the recordset needs a column
+    plain = [f for f in plain if f not in same]
     columns = ", ".join(f"{quote(f.column)} {_cast_type(f)}" for f in plain)
     if spread:
         columns += f", {quote(spread[0].column)} jsonb"
@@ -129,8 +142,8 @@ def values_insert(
         separators=(",", ":"),
     )
     selected = [f"v.{quote(f.column)}" for f in plain] + (["f.value"] if spread else [])
-    selected += [f"%s::{_cast_type(f)}" for f in rest]
-    targets = [quote(f.column) for f in [*plain, *spread, *rest]]
+    selected += [f"%s::{_cast_type(f)}" for f in [*same, *rest]]
+    targets = [quote(f.column) for f in [*plain, *spread, *same, *rest]]
     fan = (
         f" CROSS JOIN LATERAL jsonb_array_elements_text(v.{quote(spread[0].column)}) AS f(value)"
         if spread
@@ -142,7 +155,8 @@ def values_insert(
         f"SELECT {', '.join(selected)} FROM json_to_recordset(%s) AS v({columns}){fan}"
         + (" ON CONFLICT DO NOTHING" if ignore_conflicts else "")
     )
-    params = [f.get_db_prep_save(v, connection) for f, v in zip(rest, defaults, strict=True)]
+    params = [f.get_db_prep_save(rows[0][f.attname], connection) for f in same]
+    params += [f.get_db_prep_save(v, connection) for f, v in zip(rest, defaults, strict=True)]
     with connection.cursor() as cursor:
         cursor.execute(sql, [*params, document])
 
@@ -165,12 +179,35 @@ def rows_update(
         return _rows_update_portable(model=model, objs=objs, fields=concrete, where=where or {})
     quote = connection.ops.quote_name
     pk = meta.pk
-    everything = [pk, *concrete]
+    values = [[getattr(obj, f.attname) for f in concrete] for obj in objs]
+    # A column with the same value in every row is set from one parameter (as in
+    # `values_insert`); the document carries the rest.
+    same = {
+        index
+        for index, field in enumerate(concrete)
+        if len(objs) > 1
+        and not isinstance(field, models.JSONField)
+        and all(row[index] == values[0][index] for row in values)
+    }
+    varying = [i for i in range(len(concrete)) if i not in same]
     source, document = _recordset(
-        everything, objs, ([getattr(obj, f.attname) for f in everything] for obj in objs)
+        [pk, *(concrete[i] for i in varying)],
+        objs,
+        ([obj.pk, *(row[i] for i in varying)] for obj, row in zip(objs, values, strict=True)),
     )
+    assignments = [
+        f"{quote(field.column)} = %s::{_cast_type(field)}"
+        if index in same
+        else f"{quote(field.column)} = v.{quote(field.column)}"
+        for index, field in enumerate(concrete)
+    ]
+    params: list[Any] = [
+        field.get_db_prep_save(values[0][index], connection)
+        for index, field in enumerate(concrete)
+        if index in same
+    ]
+    params.append(document)
     conditions = [f"t.{quote(pk.column)} = v.{quote(pk.column)}"]
-    params: list[Any] = [document]
     for name, value in (where or {}).items():
         field = _column_field(meta, name)
         conditions.append(f"t.{quote(field.column)} = %s")
@@ -178,7 +215,7 @@ def rows_update(
     # Only identifiers from the model's own metadata go into the text; values are parameters.
     sql = (
         f"UPDATE {quote(meta.db_table)} AS t SET "  # noqa: S608
-        + ", ".join(f"{quote(f.column)} = v.{quote(f.column)}" for f in concrete)
+        + ", ".join(assignments)
         + f" FROM {source} WHERE "
         + " AND ".join(conditions)
     )

@@ -8,8 +8,6 @@ import zoneinfo
 from datetime import datetime
 from functools import lru_cache
 
-from django.utils import timezone
-
 UTC = zoneinfo.ZoneInfo("UTC")
 
 
@@ -37,5 +35,7 @@ def when_text(moment: datetime | None, zone: zoneinfo.ZoneInfo) -> str:
     """'Wed 25 Nov 2026, 14:30 EST': the one date format of pages and emails."""
     if moment is None:
         return ""
-    local = timezone.localtime(moment, zone)
+    if moment.tzinfo is None:  # as timezone.localtime refuses it, without its cost per call
+        raise ValueError("when_text() needs an aware datetime")
+    local = moment.astimezone(zone)
     return f"{local:%a %d %b %Y, %H:%M} {local.tzname()}"
