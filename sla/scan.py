@@ -11,8 +11,9 @@ work and never do the same work twice; the outbox's unique key is the second gua
 
 import contextvars
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from datetime import datetime, timedelta
 
 from django.conf import settings
@@ -267,25 +268,39 @@ def _batch_scan(
     return len(batch)
 
 
-def _lane(now: datetime) -> dict[str, int]:
+def _policies() -> dict[tuple[str, str], SLAPolicy]:
+    return {(p.kind, p.impact): p for p in SLAPolicy.objects.select_related("calendar")}
+
+
+def _lane(now: datetime, *, counts: dict[str, int] | None = None) -> dict[str, int]:
     """Claim batches until a short one (another lane may be claiming beside this one)."""
-    counts = dict.fromkeys(SCAN_COUNTS, 0)
-    policies = {(p.kind, p.impact): p for p in SLAPolicy.objects.select_related("calendar")}
+    counts = counts if counts is not None else dict.fromkeys(SCAN_COUNTS, 0)
+    policies = _policies()
     for _ in range(MAX_BATCHES):
         if _batch_scan(now=now, policies=policies, counts=counts) < settings.SLA_SCAN_BATCH_SIZE:
             break
     return counts
 
 
+@contextmanager
+def _commits_unflushed() -> Iterator[None]:
+    """This connection's commits do not wait for the WAL flush while a lane runs. Safe here:
+    nothing a lane writes leaves the portal before a later commit that does wait (delivery's
+    claim), and that flush covers the lane's commits too; if the server crashes first, the
+    lost batches are simply still due at the next pass."""
+    with connection.cursor() as cursor:
+        cursor.execute("SET synchronous_commit TO OFF")
+    try:
+        yield
+    finally:
+        with connection.cursor() as cursor:
+            cursor.execute("RESET synchronous_commit")
+
+
 def _lane_in_thread(now: datetime) -> dict[str, int]:
     try:
-        with connection.cursor() as cursor:
-            # This connection's commits do not wait for the WAL flush. Safe here: nothing a
-            # lane writes leaves the portal before a later commit that does wait (delivery's
-            # claim), and that flush covers the lane's commits too; if the server crashes
-            # first, the lost batches are simply still due at the next pass.
-            cursor.execute("SET synchronous_commit TO OFF")
-        return _lane(now)
+        with _commits_unflushed():
+            return _lane(now)
     finally:
         connection.close()  # this thread's own connection
 
@@ -302,24 +317,30 @@ def sla_clocks_scan(*, now: datetime) -> dict[str, int]:
     """The SLA's own work for one pass: at-risk warnings, breaches, automated client updates
     and update-due-soon warnings for every ticket due by `now`.
 
-    On PostgreSQL the batches run in SLA_SCAN_LANES threads, each on its own connection:
-    while one lane works out a batch in Python, the database writes another's, so a mass
-    breach takes about half as long on two cores. `skip_locked` keeps lanes off each
-    other's tickets, as it does for overlapping scans."""
+    The first batch runs here. When more is due (a mass breach) and this is PostgreSQL, the
+    rest is shared by SLA_SCAN_LANES lanes: this one and threads on their own connections.
+    While one lane works out a batch in Python, the database writes another's, so an outage
+    takes about half as long on two cores; a quiet minute starts no thread. `skip_locked`
+    keeps lanes off each other's tickets, as it does for overlapping scans."""
+    counts = dict.fromkeys(SCAN_COUNTS, 0)
+    if _batch_scan(now=now, policies=_policies(), counts=counts) < settings.SLA_SCAN_BATCH_SIZE:
+        return counts
     lanes = _lanes()
     if lanes == 1:
-        return _lane(now)
-    totals = dict.fromkeys(SCAN_COUNTS, 0)
-    with ThreadPoolExecutor(max_workers=lanes, thread_name_prefix="sla-scan") as pool:
+        return _lane(now, counts=counts)
+    with ThreadPoolExecutor(max_workers=lanes - 1, thread_name_prefix="sla-scan") as pool:
         # Each lane runs in a copy of this context, so the pass's hold on its outbox rows
         # (`notifications_held`) covers what the lanes write.
         futures = [
-            pool.submit(contextvars.copy_context().run, _lane_in_thread, now) for _ in range(lanes)
+            pool.submit(contextvars.copy_context().run, _lane_in_thread, now)
+            for _ in range(lanes - 1)
         ]
+        with _commits_unflushed():
+            _lane(now, counts=counts)
         for future in futures:
             for name, count in future.result().items():
-                totals[name] += count
-    return totals
+                counts[name] += count
+    return counts
 
 
 def sla_scan_run(*, now: datetime | None = None) -> dict[str, int]:

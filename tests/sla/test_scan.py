@@ -180,3 +180,42 @@ def test_three_scans_at_the_same_instant_send_every_update_and_breach_exactly_on
     recipients = ["queue@rxhealth.example", "pm@stmarys.example", "it@stmarys.example"]
     assert sorted(heard) == sorted((r, ref) for r in recipients for ref in references)
     assert len(mail.outbox) < 90
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_a_mass_breach_is_shared_by_lanes_each_ticket_once_one_message_per_person(
+    site, pm, it, settings
+):
+    settings.SLA_SCAN_BATCH_SIZE = 10
+    settings.SLA_SCAN_LANES = 3
+    tickets = [file_ticket(actor=pm, site=site, impact="high", at=MONDAY) for _ in range(45)]
+    mail.outbox.clear()
+    lanes: list[str] = []
+
+    def handler(*, tickets, **kwargs):
+        lanes.extend(threading.current_thread().name for _ in tickets)
+
+    responses_breached.connect(handler, weak=False, dispatch_uid="test_lanes_heard")
+    try:
+        counts = scan.sla_scan_run(now=MONDAY + H)
+    finally:
+        responses_breached.disconnect(dispatch_uid="test_lanes_heard")
+
+    assert counts["breaches"] == 45 and counts["tickets_checked"] == 45
+    assert len(lanes) == 45
+    # The pass's own thread took the first batch; threads on their own connections shared
+    # the rest.
+    assert any(name.startswith("sla-scan") for name in lanes)
+    for ticket in tickets:
+        assert fresh(ticket).events.filter(action="sla", message__contains="missed").count() == 1
+    breaches = Notification.objects.filter(event="response_breached")
+    assert breaches.count() == 45
+    assert set(breaches.values_list("status", flat=True)) == {"sent"}
+    # The hold covered every lane: the queue heard of the 45 breaches in one message.
+    (queue,) = [m for m in mail.outbox if m.to == ["queue@rxhealth.example"]]
+    assert queue.subject.startswith("45 tickets need your attention")
+    # The pass's connection waits for the WAL flush again once its lanes are done.
+    with connection.cursor() as cursor:
+        cursor.execute("SHOW synchronous_commit")
+        assert cursor.fetchone()[0] == "on"
