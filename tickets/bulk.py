@@ -3,8 +3,10 @@
 Django's `bulk_create` and `bulk_update` prepare every value of every row through the field
 API (and `bulk_update` builds a CASE per row and column), which costs far more Python than
 SQL for thousands of rows. On PostgreSQL these helpers send the rows as one JSON document
-instead: INSERT ... SELECT FROM json_to_recordset(%s), and UPDATE ... FROM
-json_to_recordset(%s). The scan, the escalation ladder and the outbox's delivery use them.
+instead: INSERT ... SELECT FROM jsonb_to_recordset(%s::jsonb), and UPDATE ... FROM
+jsonb_to_recordset(%s::jsonb). The document is parsed once, as jsonb (json_to_recordset would
+parse every jsonb value, such as an email's context, a second time). The scan, the escalation
+ladder and the outbox's delivery use them.
 """
 
 import json
@@ -42,7 +44,7 @@ def _column_field(meta: Options, name: str) -> models.Field:
 
 
 def _recordset(fields: Sequence[models.Field], objs: Sequence[models.Model], values) -> tuple:
-    """(`json_to_recordset(%s) AS v(col type, ...)`, the JSON text) for these rows."""
+    """(`jsonb_to_recordset(%s::jsonb) AS v(col type, ...)`, the JSON text) for these rows."""
     quote = connection.ops.quote_name
     cast = [(f.column, _cast_type(f)) for f in fields]
     columns = ", ".join(f"{quote(column)} {db_type}" for column, db_type in cast)
@@ -54,7 +56,7 @@ def _recordset(fields: Sequence[models.Field], objs: Sequence[models.Model], val
         ],
         separators=(",", ":"),
     )
-    return f"json_to_recordset(%s) AS v({columns})", document
+    return f"jsonb_to_recordset(%s::jsonb) AS v({columns})", document
 
 
 def rows_insert(*, objs: Sequence[models.Model], ignore_conflicts: bool = False) -> None:
@@ -152,7 +154,7 @@ def values_insert(
     # Only identifiers from the model's own metadata go into the text; values are parameters.
     sql = (
         f"INSERT INTO {quote(meta.db_table)} ({', '.join(targets)}) "  # noqa: S608
-        f"SELECT {', '.join(selected)} FROM json_to_recordset(%s) AS v({columns}){fan}"
+        f"SELECT {', '.join(selected)} FROM jsonb_to_recordset(%s::jsonb) AS v({columns}){fan}"
         + (" ON CONFLICT DO NOTHING" if ignore_conflicts else "")
     )
     params = [f.get_db_prep_save(rows[0][f.attname], connection) for f in same]
