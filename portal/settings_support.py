@@ -54,6 +54,8 @@ def settings_check(
     CELERY_TASK_SOFT_TIME_LIMIT: int,
     CELERY_TASK_TIME_LIMIT: int,
     EVIDENCE_RETENTION_DAYS: int,
+    SLA_SCAN_BATCH_SIZE: int,
+    SLA_SCAN_LANES: int,
 ) -> None:
     """Raise ImproperlyConfigured for the first value that cannot work."""
     # DEFAULT_FROM_EMAIL may carry a display name: "Rx.Health Support <support@...>".
@@ -101,6 +103,15 @@ def settings_check(
             "DATABASE_URL",
             DATABASE_URL.split("://", 1)[0] + "://...",
             "use postgres://user:password@host:5432/name or sqlite:////absolute/path.sqlite3",
+        )
+
+    if SLA_SCAN_BATCH_SIZE < 1:
+        _refuse("SLA_SCAN_BATCH_SIZE", SLA_SCAN_BATCH_SIZE, "give a number of tickets, 1 or more")
+    if not 1 <= SLA_SCAN_LANES <= 8:
+        _refuse(
+            "SLA_SCAN_LANES",
+            SLA_SCAN_LANES,
+            "give 1 to 8 (each lane holds a database connection during a scan pass)",
         )
 
     if EVIDENCE_RETENTION_DAYS < 1:

@@ -54,6 +54,8 @@ def test_debug_mode_starts_without_secret_key():
         ("EMAIL_URL", "pigeon://loft", "EMAIL_URL is not valid"),
         ("ATTACHMENT_MAX_BYTES", "10MB", "ATTACHMENT_MAX_BYTES is not valid"),
         ("CELERY_TASK_SOFT_TIME_LIMIT", "5000", "below CELERY_TASK_TIME_LIMIT (960)"),
+        ("SLA_SCAN_BATCH_SIZE", "0", "SLA_SCAN_BATCH_SIZE=0 is not valid"),
+        ("SLA_SCAN_LANES", "40", "SLA_SCAN_LANES=40 is not valid: give 1 to 8"),
     ],
 )
 def test_a_wrong_setting_stops_the_process_with_a_clear_message(name, value, shown):

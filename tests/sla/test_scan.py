@@ -218,3 +218,24 @@ def test_a_mass_breach_is_shared_by_lanes_each_ticket_once_one_message_per_perso
     with connection.cursor() as cursor:
         cursor.execute("SHOW synchronous_commit")
         assert cursor.fetchone()[0] == "on"
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_a_pass_with_no_more_than_a_batch_due_starts_no_lane(site, pm, settings):
+    settings.SLA_SCAN_BATCH_SIZE = 10
+    settings.SLA_SCAN_LANES = 3
+    for _ in range(10):
+        file_ticket(actor=pm, site=site, impact="high", at=MONDAY)
+    lanes: list[str] = []
+
+    def handler(*, tickets, **kwargs):
+        lanes.extend(threading.current_thread().name for _ in tickets)
+
+    responses_breached.connect(handler, weak=False, dispatch_uid="test_no_lanes")
+    try:
+        counts = scan.sla_scan_run(now=MONDAY + H)
+    finally:
+        responses_breached.disconnect(dispatch_uid="test_no_lanes")
+    assert counts["breaches"] == 10
+    assert lanes == [threading.current_thread().name] * 10
