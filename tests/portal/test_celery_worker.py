@@ -87,3 +87,37 @@ def test_email_enqueued_on_commit_is_delivered_by_a_real_worker(real_worker):
     )
     assert [m.subject for m in mail.outbox] == [f"[{ticket.reference}] New ticket"]
     assert [m.to for m in mail.outbox] == [["queue@rxhealth.example"]]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_delivery_pass_that_meets_a_locked_database_tries_again_and_sends(
+    real_worker, monkeypatch
+):
+    from django.db import OperationalError
+
+    from tickets import claims
+
+    real, passes = claims.leases_expire, []
+
+    def locked_the_first_time(**kwargs):
+        passes.append(1)
+        if len(passes) == 1:  # another writer holds the database at this moment
+            raise OperationalError("database table is locked: tickets_notification")
+        return real(**kwargs)
+
+    monkeypatch.setattr("tickets.delivery.leases_expire", locked_the_first_time)
+    ticket = TicketFactory()
+    with transaction.atomic():
+        notifications_enqueue(
+            ticket=ticket,
+            event=Notification.Event.STAFF_ALERT,
+            recipients=["queue@rxhealth.example"],
+            subject=f"[{ticket.reference}] New ticket",
+            body_text="A new ticket was filed.",
+        )
+    row = Notification.objects.get(ticket=ticket)
+    # The worker's pass fails on the lock and tries again a second later, not at the next
+    # sweep a minute later.
+    assert wait_for(lambda: Notification.objects.get(pk=row.pk).status == "sent", timeout=15)
+    assert len(passes) >= 2
+    assert [m.subject for m in mail.outbox] == [f"[{ticket.reference}] New ticket"]
