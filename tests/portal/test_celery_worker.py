@@ -116,8 +116,8 @@ def test_a_delivery_pass_that_meets_a_locked_database_tries_again_and_sends(
             body_text="A new ticket was filed.",
         )
     row = Notification.objects.get(ticket=ticket)
-    # The worker's pass fails on the lock and tries again a second later, not at the next
-    # sweep a minute later.
+    # The worker's pass fails on the lock and tries again half a second later, not at the
+    # next sweep a minute later.
     assert wait_for(lambda: Notification.objects.get(pk=row.pk).status == "sent", timeout=15)
     assert len(passes) >= 2
     assert [m.subject for m in mail.outbox] == [f"[{ticket.reference}] New ticket"]
