@@ -103,12 +103,17 @@ def _backoffice_path(urlconf: str | None, prefix: str) -> tuple[str, str]:
 _LINKS_FIXED: ContextVar[tuple[str, str] | None] = ContextVar("backoffice_links", default=None)
 
 
+def _backoffice_links() -> tuple[str, str]:
+    """(what comes before a ticket's pk in its absolute back-office link, what comes after)."""
+    head, tail = _backoffice_path(get_urlconf() or settings.ROOT_URLCONF, get_script_prefix())
+    return f"{settings.PORTAL_BASE_URL}{head}", tail
+
+
 @contextmanager
 def backoffice_links_fixed() -> Iterator[None]:
     """Inside the block (a scan pass, no request), `backoffice_url` reuses one lookup of the
     URLconf and script prefix instead of two thread-local reads per link."""
-    head, tail = _backoffice_path(get_urlconf() or settings.ROOT_URLCONF, get_script_prefix())
-    reset = _LINKS_FIXED.set((f"{settings.PORTAL_BASE_URL}{head}", tail))
+    reset = _LINKS_FIXED.set(_backoffice_links())
     try:
         yield
     finally:
@@ -117,11 +122,8 @@ def backoffice_links_fixed() -> Iterator[None]:
 
 def backoffice_url(ticket: Ticket) -> str:
     """The ticket's page in the back office, as an absolute link for emails."""
-    fixed = _LINKS_FIXED.get()
-    if fixed is not None:
-        return f"{fixed[0]}{ticket.pk}{fixed[1]}"
-    head, tail = _backoffice_path(get_urlconf() or settings.ROOT_URLCONF, get_script_prefix())
-    return f"{settings.PORTAL_BASE_URL}{head}{ticket.pk}{tail}"
+    head, tail = _LINKS_FIXED.get() or _backoffice_links()
+    return f"{head}{ticket.pk}{tail}"
 
 
 def unique_emails(emails: list[str]) -> list[str]:
