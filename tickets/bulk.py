@@ -89,11 +89,12 @@ def rows_insert(*, objs: Sequence[models.Model], ignore_conflicts: bool = False)
         cursor.execute(sql, [document])
 
 
-def _one_value(rows: Sequence[dict[str, Any]], field: models.Field) -> bool:
-    if len(rows) < 2 or isinstance(field, models.JSONField):
+def _one_value(field: models.Field, values: Sequence[Any]) -> bool:
+    """Whether this column holds the same value in all of several rows, so it can be sent once
+    as a parameter (JSON columns always stay in the document)."""
+    if len(values) < 2 or isinstance(field, models.JSONField):
         return False
-    first = rows[0][field.attname]
-    return all(row[field.attname] == first for row in rows)
+    return all(value == values[0] for value in values)
 
 
 def values_insert(
@@ -127,7 +128,7 @@ def values_insert(
     plain = [f for f in given if f.attname != fan_out]
     # A column with the same value in every row (the channel, the moment, the actor) is sent
     # once as a parameter: the document, built here and parsed there, carries only the rest.
-    same = [f for f in plain if _one_value(rows, f)]
+    same = [f for f in plain if _one_value(f, [row[f.attname] for row in rows])]
     if same and len(same) == len(plain) and not spread:
         same.pop()  # the recordset needs a column
     plain = [f for f in plain if f not in same]
@@ -187,9 +188,7 @@ def rows_update(
     same = {
         index
         for index, field in enumerate(concrete)
-        if len(objs) > 1
-        and not isinstance(field, models.JSONField)
-        and all(row[index] == values[0][index] for row in values)
+        if _one_value(field, [row[index] for row in values])
     }
     varying = [i for i in range(len(concrete)) if i not in same]
     source, document = _recordset(
