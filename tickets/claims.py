@@ -24,8 +24,8 @@ Status = Notification.Status
 
 
 def leases_expire(*, now: datetime) -> None:
-    """Rows left `sending` by a pass that died (or held by a scan pass that died) go back to
-    pending, or fail when they used every attempt."""
+    """Rows left `sending` by a delivery pass that died go back to pending, or fail when they
+    used every attempt. (A scan pass that died holds its rows only until its hold runs out.)"""
     # Leases are set from the wall clock (see `claim`); the rows become due at `now`.
     expired = Notification.objects.filter(
         status=Status.SENDING, lease_expires_at__lte=max(now, timezone.now())
@@ -41,7 +41,6 @@ def leases_expire(*, now: datetime) -> None:
     expired.update(
         status=Status.PENDING, next_attempt_at=now, lease_expires_at=None, lease_token=""
     )
-    NotificationHold.objects.filter(expires_at__lte=timezone.now()).delete()
 
 
 def _held_tokens() -> list[str]:

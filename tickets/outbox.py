@@ -162,7 +162,10 @@ def notifications_held() -> Iterator[None]:
     ending it deletes one row, however many the pass wrote. If the process dies first, the
     hold runs out after NOTIFICATION_LEASE_SECONDS and the rows go out."""
     token = "hold" + secrets.token_hex(14)
-    expires = timezone.now() + timedelta(seconds=settings.NOTIFICATION_LEASE_SECONDS)
+    now = timezone.now()
+    # Holds of passes that died hold nothing any more (delivery looks only at live ones).
+    NotificationHold.objects.filter(expires_at__lte=now).delete()
+    expires = now + timedelta(seconds=settings.NOTIFICATION_LEASE_SECONDS)
     NotificationHold.objects.create(token=token, expires_at=expires)
     hold = _Hold(token)
     reset = _HOLD.set(hold)
