@@ -5,11 +5,13 @@ import pytest
 from django.db import transaction
 
 from evidence.models import EvidenceEntry
-from tests.portal.test_celery_worker import real_worker  # noqa: F401 (a fixture)
+from tests.portal.test_celery_worker import (
+    real_worker,  # noqa: F401 (a fixture)
+    staff_alert_enqueue,
+)
 from tests.tickets.factories import TicketFactory
 from tests.waiting import wait_for
 from tickets.models import Notification
-from tickets.outbox import notifications_enqueue
 
 
 @pytest.mark.postgres  # a worker thread writing while the test reads: SQLite locks the table
@@ -18,13 +20,7 @@ from tickets.outbox import notifications_enqueue
 def test_a_delivery_pass_on_a_worker_seals_its_send_attempts(real_worker):  # noqa: F811
     ticket = TicketFactory()
     with transaction.atomic():
-        notifications_enqueue(
-            ticket=ticket,
-            event=Notification.Event.STAFF_ALERT,
-            recipients=["queue@rxhealth.example"],
-            subject=f"[{ticket.reference}] New ticket",
-            body_text="A new ticket was filed.",
-        )
+        staff_alert_enqueue(ticket)
     row = Notification.objects.get(ticket=ticket)
     assert wait_for(
         lambda: EvidenceEntry.objects.filter(source=f"notification:{row.pk}:attempt:1").exists()

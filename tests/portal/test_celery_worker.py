@@ -67,17 +67,22 @@ def real_worker(request, tmp_path):
                 connection.default_channel.queue_delete(queue)
 
 
+def staff_alert_enqueue(ticket) -> None:
+    """Queue the staff queue's new-ticket alert for `ticket`, in the caller's transaction."""
+    notifications_enqueue(
+        ticket=ticket,
+        event=Notification.Event.STAFF_ALERT,
+        recipients=["queue@rxhealth.example"],
+        subject=f"[{ticket.reference}] New ticket",
+        body_text="A new ticket was filed.",
+    )
+
+
 @pytest.mark.django_db(transaction=True)
 def test_email_enqueued_on_commit_is_delivered_by_a_real_worker(real_worker):
     ticket = TicketFactory()
     with transaction.atomic():
-        notifications_enqueue(
-            ticket=ticket,
-            event=Notification.Event.STAFF_ALERT,
-            recipients=["queue@rxhealth.example"],
-            subject=f"[{ticket.reference}] New ticket",
-            body_text="A new ticket was filed.",
-        )
+        staff_alert_enqueue(ticket)
         # Nothing leaves before the transaction commits.
         assert mail.outbox == []
 
@@ -108,13 +113,7 @@ def test_a_delivery_pass_that_meets_a_locked_database_tries_again_and_sends(
     monkeypatch.setattr("tickets.delivery.leases_expire", locked_the_first_time)
     ticket = TicketFactory()
     with transaction.atomic():
-        notifications_enqueue(
-            ticket=ticket,
-            event=Notification.Event.STAFF_ALERT,
-            recipients=["queue@rxhealth.example"],
-            subject=f"[{ticket.reference}] New ticket",
-            body_text="A new ticket was filed.",
-        )
+        staff_alert_enqueue(ticket)
     row = Notification.objects.get(ticket=ticket)
     # The worker's pass fails on the lock and tries again half a second later, not at the
     # next sweep a minute later.

@@ -34,6 +34,19 @@ def breaches_heard():
     responses_breached.disconnect(dispatch_uid="test_breaches_heard")
 
 
+@pytest.fixture
+def breach_threads():
+    """The name of the thread that handled each breached ticket (lanes are named sla-scan)."""
+    names: list[str] = []
+
+    def handler(*, tickets, **kwargs):
+        names.extend(threading.current_thread().name for _ in tickets)
+
+    responses_breached.connect(handler, weak=False, dispatch_uid="test_breach_threads")
+    yield names
+    responses_breached.disconnect(dispatch_uid="test_breach_threads")
+
+
 @pytest.mark.django_db
 def test_a_scan_records_its_run_and_returns_its_counts_including_registered_steps(site, pm):
     file_ticket(actor=pm, site=site, impact="high", at=MONDAY)
@@ -185,27 +198,18 @@ def test_three_scans_at_the_same_instant_send_every_update_and_breach_exactly_on
 @pytest.mark.postgres
 @pytest.mark.django_db(transaction=True)
 def test_a_mass_breach_is_shared_by_lanes_each_ticket_once_one_message_per_person(
-    site, pm, it, settings
+    site, pm, it, settings, breach_threads
 ):
     settings.SLA_SCAN_BATCH_SIZE = 10
     settings.SLA_SCAN_LANES = 3
     tickets = [file_ticket(actor=pm, site=site, impact="high", at=MONDAY) for _ in range(45)]
     mail.outbox.clear()
-    lanes: list[str] = []
-
-    def handler(*, tickets, **kwargs):
-        lanes.extend(threading.current_thread().name for _ in tickets)
-
-    responses_breached.connect(handler, weak=False, dispatch_uid="test_lanes_heard")
-    try:
-        counts = scan.sla_scan_run(now=MONDAY + H)
-    finally:
-        responses_breached.disconnect(dispatch_uid="test_lanes_heard")
+    counts = scan.sla_scan_run(now=MONDAY + H)
 
     assert counts["breaches"] == 45 and counts["tickets_checked"] == 45
-    assert len(lanes) == 45
+    assert len(breach_threads) == 45
     # The pass's own thread and threads on their own connections shared the batches.
-    assert any(name.startswith("sla-scan") for name in lanes)
+    assert any(name.startswith("sla-scan") for name in breach_threads)
     for ticket in tickets:
         assert fresh(ticket).events.filter(action="sla", message__contains="missed").count() == 1
     breaches = Notification.objects.filter(event="response_breached")
@@ -222,20 +226,11 @@ def test_a_mass_breach_is_shared_by_lanes_each_ticket_once_one_message_per_perso
 
 @pytest.mark.postgres
 @pytest.mark.django_db(transaction=True)
-def test_a_pass_with_no_more_than_a_batch_due_starts_no_lane(site, pm, settings):
+def test_a_pass_with_no_more_than_a_batch_due_starts_no_lane(site, pm, settings, breach_threads):
     settings.SLA_SCAN_BATCH_SIZE = 10
     settings.SLA_SCAN_LANES = 3
     for _ in range(10):
         file_ticket(actor=pm, site=site, impact="high", at=MONDAY)
-    lanes: list[str] = []
-
-    def handler(*, tickets, **kwargs):
-        lanes.extend(threading.current_thread().name for _ in tickets)
-
-    responses_breached.connect(handler, weak=False, dispatch_uid="test_no_lanes")
-    try:
-        counts = scan.sla_scan_run(now=MONDAY + H)
-    finally:
-        responses_breached.disconnect(dispatch_uid="test_no_lanes")
+    counts = scan.sla_scan_run(now=MONDAY + H)
     assert counts["breaches"] == 10
-    assert lanes == [threading.current_thread().name] * 10
+    assert breach_threads == [threading.current_thread().name] * 10
