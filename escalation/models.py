@@ -102,8 +102,12 @@ class EscalationRecord(models.Model):
     keeps two overlapping scans from recording the same step twice.
     """
 
+    # Indexed by the unique key `escalation_record_once`, which starts with it.
     ticket = models.ForeignKey(
-        "tickets.Ticket", on_delete=models.CASCADE, related_name="escalation_records"
+        "tickets.Ticket",
+        on_delete=models.CASCADE,
+        related_name="escalation_records",
+        db_index=False,
     )
     level = models.PositiveSmallIntegerField(
         validators=[MinValueValidator(2), MaxValueValidator(4)]
@@ -120,6 +124,7 @@ class EscalationRecord(models.Model):
         blank=True,
         related_name="+",
         help_text="Who asked for the escalation; empty when the scan did it.",
+        db_index=False,  # `escalation_record_actor`, where set
     )
     # [{"name", "role", "email", "level"}, ...]: kept as sent, so history stays true when
     # contacts are edited later.
@@ -132,7 +137,14 @@ class EscalationRecord(models.Model):
         constraints = [
             models.UniqueConstraint(fields=["ticket", "level"], name="escalation_record_once"),
         ]
-        indexes = [models.Index(fields=["reached_at"], name="escalation_record_reached")]
+        indexes = [
+            models.Index(fields=["reached_at"], name="escalation_record_reached"),
+            models.Index(
+                fields=["actor"],
+                name="escalation_record_actor",
+                condition=Q(actor__isnull=False),
+            ),
+        ]
 
     def __str__(self) -> str:
         how = "automatic" if self.automatic else f"requested by {self.actor or 'a deleted user'}"

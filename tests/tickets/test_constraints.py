@@ -30,6 +30,15 @@ def test_reference_is_unique():
         TicketFactory(reference="RX-2000")
 
 
+def test_a_jira_key_names_one_ticket_and_portal_tickets_have_none():
+    TicketFactory(jira_key="OPS-1")
+    TicketFactory(jira_key=None)
+    TicketFactory(jira_key=None)
+    with pytest.raises(IntegrityError), transaction.atomic():
+        TicketFactory(jira_key="OPS-1")
+    assert Ticket.objects.filter(jira_key__isnull=True).count() == 2
+
+
 def test_internal_note_must_be_by_staff():
     with pytest.raises(IntegrityError), transaction.atomic():
         CommentFactory(public=False, by_staff=False)

@@ -47,8 +47,14 @@ class Notification(models.Model):
 
     # None for email that concerns no ticket: answers to inbound mail from an unknown sender,
     # invitations and password resets.
+    # Indexed by `notification_ticket` (and the unique key, which starts with it).
     ticket = models.ForeignKey(
-        Ticket, on_delete=models.CASCADE, related_name="notifications", null=True, blank=True
+        Ticket,
+        on_delete=models.CASCADE,
+        related_name="notifications",
+        null=True,
+        blank=True,
+        db_index=False,
     )
     event = models.CharField(max_length=40)
     # Distinguishes repeats of one event on one ticket (the 3rd client update, level 4, ...).
@@ -68,6 +74,7 @@ class Notification(models.Model):
         blank=True,
         related_name="+",
         help_text="The row whose message listed this one among others, when it was grouped.",
+        db_index=False,  # `notification_grouped_with`, where set
     )
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.PENDING)
     attempts = models.PositiveSmallIntegerField(default=0)
@@ -115,6 +122,11 @@ class Notification(models.Model):
             ),
             models.Index(fields=["ticket", "created_at"], name="notification_ticket"),
             models.Index(fields=["status", "created_at"], name="notification_status"),
+            models.Index(
+                fields=["grouped_with"],
+                name="notification_grouped_with",
+                condition=Q(grouped_with__isnull=False),
+            ),
         ]
 
     def __str__(self) -> str:

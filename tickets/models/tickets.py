@@ -12,7 +12,12 @@ from .sites import ClientSite
 
 class Ticket(models.Model):
     reference = models.CharField(max_length=20, unique=True, editable=False)
-    site = models.ForeignKey(ClientSite, on_delete=models.PROTECT, related_name="tickets")
+    # Foreign keys whose queries a composite index below serves (site, assignee) or that are
+    # mostly empty (major_incident) have no index of their own: a scan pass rewrites
+    # thousands of ticket rows, and every index of the table takes an entry for each.
+    site = models.ForeignKey(
+        ClientSite, on_delete=models.PROTECT, related_name="tickets", db_index=False
+    )
     reporter = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="reported_tickets"
     )
@@ -22,6 +27,7 @@ class Ticket(models.Model):
         null=True,
         blank=True,
         related_name="assigned_tickets",
+        db_index=False,
         # Every form and the admin's autocomplete offer only active staff.
         limit_choices_to={"is_staff": True, "is_active": True},
     )
@@ -38,13 +44,14 @@ class Ticket(models.Model):
     client_replied_at = models.DateTimeField(null=True, blank=True)
     # Moved in from JIRA: the key (old links and emails name it) and a digest of what
     # was imported, so a second import updates only what changed there.
-    jira_key = models.CharField(max_length=40, unique=True, null=True, blank=True, editable=False)
+    # Unique where set (`ticket_jira_key`): tickets filed in the portal have none (null, not "").
+    jira_key = models.CharField(  # noqa: DJ001
+        max_length=40, null=True, blank=True, editable=False
+    )
     jira_digest = models.CharField(max_length=64, blank=True, editable=False)
 
     # SLA clocks: written only by sla.services.
-    sla_state = models.CharField(
-        max_length=10, choices=SLAState.choices, default=SLAState.ON_TRACK, db_index=True
-    )
+    sla_state = models.CharField(max_length=10, choices=SLAState.choices, default=SLAState.ON_TRACK)
     response_due_at = models.DateTimeField(null=True, blank=True)
     response_warn_at = models.DateTimeField(null=True, blank=True)
     responded_at = models.DateTimeField(null=True, blank=True)
@@ -82,6 +89,7 @@ class Ticket(models.Model):
         null=True,
         blank=True,
         related_name="tickets",
+        db_index=False,
     )
 
     class Meta:
@@ -100,6 +108,12 @@ class Ticket(models.Model):
             models.Index(fields=["site", "status", "-created_at"], name="ticket_site_status"),
             models.Index(fields=["status", "-created_at"], name="ticket_status_created"),
             models.Index(fields=["assignee", "status"], name="ticket_assignee_status"),
+            models.Index(fields=["sla_state"], name="ticket_sla_state"),
+            models.Index(
+                fields=["major_incident"],
+                name="ticket_major_incident",
+                condition=Q(major_incident__isnull=False),
+            ),
             models.Index(fields=["response_due_at"], name="ticket_response_due"),
             models.Index(fields=["next_update_due_at"], name="ticket_next_update_due"),
             models.Index(
@@ -109,6 +123,11 @@ class Ticket(models.Model):
             ),
         ]
         constraints = [
+            models.UniqueConstraint(
+                fields=["jira_key"],
+                name="ticket_jira_key",
+                condition=Q(jira_key__isnull=False),
+            ),
             models.CheckConstraint(
                 condition=(Q(kind="incident") & Q(impact__in=Impact.values))
                 | (~Q(kind="incident") & Q(impact="")),
@@ -209,7 +228,10 @@ class TicketEvent(models.Model):
         IMPORTED = "imported", "Imported from JIRA"
         JIRA_HISTORY = "jira_history", "Changed in JIRA"
 
-    ticket = models.ForeignKey(Ticket, on_delete=models.CASCADE, related_name="events")
+    # Indexed by `event_ticket_created` and, where set, `event_actor`.
+    ticket = models.ForeignKey(
+        Ticket, on_delete=models.CASCADE, related_name="events", db_index=False
+    )
     actor = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         on_delete=models.SET_NULL,
@@ -217,6 +239,7 @@ class TicketEvent(models.Model):
         blank=True,
         related_name="+",
         help_text="Empty when the system did it (the SLA scan, for example).",
+        db_index=False,
     )
     action = models.CharField(max_length=20, choices=Action.choices)
     # {"field": [before, after], ...}
@@ -228,7 +251,10 @@ class TicketEvent(models.Model):
 
     class Meta:
         ordering = ["created_at", "id"]
-        indexes = [models.Index(fields=["ticket", "created_at"], name="event_ticket_created")]
+        indexes = [
+            models.Index(fields=["ticket", "created_at"], name="event_ticket_created"),
+            models.Index(fields=["actor"], name="event_actor", condition=Q(actor__isnull=False)),
+        ]
 
     def __str__(self) -> str:
         return f"{self.get_action_display()} by {self.actor or 'system'}"
