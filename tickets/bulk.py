@@ -172,8 +172,8 @@ def rows_update(
 ) -> int:
     """Write `fields` of every object in `objs` (one model) with one statement; rows that do
     not also match `where` (column lookups, e.g. a lease token) are left alone. Returns how
-    many rows were written."""
-    if not objs:
+    many rows were written (none when no field is named)."""
+    if not objs or not fields:
         return 0
     model = type(objs[0])
     meta = model._meta

@@ -1,6 +1,7 @@
 """The scan: once-only work, counts, steps, rollback, and a cost that follows due tickets."""
 
 import datetime
+import gc
 import re
 import threading
 
@@ -234,3 +235,25 @@ def test_a_pass_with_no_more_than_a_batch_due_starts_no_lane(site, pm, settings,
     counts = scan.sla_scan_run(now=MONDAY + H)
     assert counts["breaches"] == 10
     assert breach_threads == [threading.current_thread().name] * 10
+
+
+@pytest.mark.django_db
+def test_the_cycle_collector_rests_during_a_pass_and_runs_again_after_it_even_if_it_fails(site, pm):
+    file_ticket(actor=pm, site=site, impact="high", at=MONDAY)
+    seen: list[bool] = []
+
+    def step(now):
+        seen.append(gc.isenabled())
+        if len(seen) == 2:
+            raise RuntimeError("the step failed")
+        return 0
+
+    scan.step_register("test_collector", step)
+    try:
+        scan_at(MONDAY + H)
+        assert seen == [False] and gc.isenabled()
+        with pytest.raises(RuntimeError):
+            scan_at(MONDAY + 2 * H)
+        assert seen == [False, False] and gc.isenabled()
+    finally:
+        scan._STEPS.pop("test_collector")
