@@ -151,17 +151,32 @@ def _on_replies_broadcast(sender, *, tickets, comments, moved, **kwargs):
     webhook_events_enqueue_many(events=events)
 
 
-def webhook_events_enqueue_many(*, events: list[tuple[Ticket, str, int, dict]]) -> int:
-    """Queue several (ticket, event, sequence, data) at once, as the SLA scan and the
-    escalation step produce them: one query for the endpoints and one insert, whatever the
-    number of tickets. Returns how many rows were queued."""
-    if not events:
-        return 0
-    endpoints: dict[int, list[tuple[str, list]]] = {}
+Endpoints = dict[int, list[tuple[str, list]]]
+
+
+def _endpoints_by_site(site_ids: set[int]) -> Endpoints:
+    """The active endpoints of these sites, each with the events it subscribes to, per site."""
+    endpoints: Endpoints = {}
     for pk, site_id, subscribed in WebhookEndpoint.objects.filter(
-        site_id__in={ticket.site_id for ticket, *_ in events}, is_active=True
+        site_id__in=site_ids, is_active=True
     ).values_list("pk", "site_id", "events"):
         endpoints.setdefault(site_id, []).append((str(pk), subscribed or []))
+    return endpoints
+
+
+def webhook_events_enqueue_many(
+    *, events: list[tuple[Ticket, str, int, dict]], endpoints: Endpoints | None = None
+) -> int:
+    """Queue several (ticket, event, sequence, data) at once, as the SLA scan and the
+    escalation step produce them: one query for the endpoints (none when the caller looked
+    them up) and one insert, whatever the number of tickets. Returns how many rows were
+    queued."""
+    if not events:
+        return 0
+    if endpoints is None:
+        endpoints = _endpoints_by_site({ticket.site_id for ticket, *_ in events})
+    if not endpoints:
+        return 0
     now = timezone.now()
     rows = []
     for ticket, event, sequence, data in events:
@@ -188,16 +203,24 @@ def webhook_events_enqueue_many(*, events: list[tuple[Ticket, str, int, dict]]) 
     return len(rows)
 
 
+# The scan's two handlers see thousands of tickets in an outage: they look the endpoints up
+# first and build an event only for a ticket whose site has one.
+
+
 def _on_responses_breached(sender, *, tickets, **kwargs):
+    endpoints = _endpoints_by_site({t.site_id for t in tickets})
     webhook_events_enqueue_many(
         events=[
             (t, "sla.breached", 0, {"breached_at": t.response_breached_at.isoformat()})
             for t in tickets
-        ]
+            if t.site_id in endpoints
+        ],
+        endpoints=endpoints,
     )
 
 
 def _on_tickets_escalated(sender, *, escalations, **kwargs):
+    endpoints = _endpoints_by_site({e.ticket.site_id for e in escalations})
     webhook_events_enqueue_many(
         events=[
             (
@@ -207,7 +230,9 @@ def _on_tickets_escalated(sender, *, escalations, **kwargs):
                 {"level": int(e.level), "automatic": bool(e.automatic)},
             )
             for e in escalations
-        ]
+            if e.ticket.site_id in endpoints
+        ],
+        endpoints=endpoints,
     )
 
 
