@@ -37,5 +37,12 @@ def when_text(moment: datetime | None, zone: zoneinfo.ZoneInfo) -> str:
         return ""
     if moment.tzinfo is None:  # as timezone.localtime refuses it, without its cost per call
         raise ValueError("when_text() needs an aware datetime")
-    local = moment.astimezone(zone)
+    return _minute_text(int(moment.timestamp() // 60), zone)
+
+
+@lru_cache(maxsize=4096)
+def _minute_text(minute: int, zone: zoneinfo.ZoneInfo) -> str:
+    """`when_text` of one minute (since the epoch) in one zone. Cached: the text shows only
+    the minute, and an outage's thousands of emails name the same few dozen minutes."""
+    local = datetime.fromtimestamp(minute * 60, zone)
     return f"{local:%a %d %b %Y, %H:%M} {local.tzname()}"
