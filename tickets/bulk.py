@@ -25,14 +25,36 @@ def _cast_type(field: models.Field) -> str:
     return field.cast_db_type(connection)  # type: ignore[attr-defined]
 
 
-def _jsonable(field: models.Field) -> Callable[[Any], Any]:
+def _jsonable(field: models.Field) -> Callable[[Any], Any] | None:
+    """How a value of `field` becomes JSON; None when it is JSON as it is."""
     if isinstance(field, models.DateTimeField | models.DateField):
         return lambda value: value.isoformat() if value is not None else None
-    if isinstance(field, models.JSONField):
-        return lambda value: value
     if isinstance(field, models.DecimalField | models.UUIDField):
         return lambda value: str(value) if value is not None else None
-    return lambda value: value
+    return None
+
+
+def _record_maker(
+    columns: Sequence[tuple[Any, str, models.Field]], *, also: Sequence[tuple[Any, str]] = ()
+) -> Callable[[Any], dict]:
+    """A function from a row to its JSON object {column: value}, for (key, column, field)
+    triples (`key` indexes the row) and (key, column) pairs `also` taken as they are. Values
+    that are JSON as they are go without a call."""
+    plain = [(key, column) for key, column, field in columns if _jsonable(field) is None]
+    plain += also
+    converted = [
+        (key, column, convert)
+        for key, column, field in columns
+        if (convert := _jsonable(field)) is not None
+    ]
+
+    def record(row: Any) -> dict:
+        values = {column: row[key] for key, column in plain}
+        for key, column, convert in converted:
+            values[column] = convert(row[key])
+        return values
+
+    return record
 
 
 def _column_field(meta: Options, name: str) -> models.Field:
@@ -48,14 +70,8 @@ def _recordset(fields: Sequence[models.Field], objs: Sequence[models.Model], val
     quote = connection.ops.quote_name
     cast = [(f.column, _cast_type(f)) for f in fields]
     columns = ", ".join(f"{quote(column)} {db_type}" for column, db_type in cast)
-    convert = [(f.column, _jsonable(f)) for f in fields]
-    document = json.dumps(
-        [
-            {column: to_json(value) for (column, to_json), value in zip(convert, row, strict=True)}
-            for row in values
-        ],
-        separators=(",", ":"),
-    )
+    record = _record_maker([(index, f.column, f) for index, f in enumerate(fields)])
+    document = json.dumps([record(row) for row in values], separators=(",", ":"))
     return f"jsonb_to_recordset(%s::jsonb) AS v({columns})", document
 
 
@@ -135,15 +151,11 @@ def values_insert(
     columns = ", ".join(f"{quote(f.column)} {_cast_type(f)}" for f in plain)
     if spread:
         columns += f", {quote(spread[0].column)} jsonb"
-    convert = [(f.attname, f.column, _jsonable(f)) for f in plain]
-    document = json.dumps(
-        [
-            {column: to_json(row[name]) for name, column, to_json in convert}
-            | ({spread[0].column: row[fan_out]} if spread and fan_out else {})
-            for row in rows
-        ],
-        separators=(",", ":"),
+    record = _record_maker(
+        [(f.attname, f.column, f) for f in plain],
+        also=[(fan_out, spread[0].column)] if spread and fan_out else [],
     )
+    document = json.dumps([record(row) for row in rows], separators=(",", ":"))
     selected = [f"v.{quote(f.column)}" for f in plain] + (["f.value"] if spread else [])
     selected += [f"%s::{_cast_type(f)}" for f in [*same, *rest]]
     targets = [quote(f.column) for f in [*plain, *spread, *same, *rest]]
