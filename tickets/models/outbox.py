@@ -47,7 +47,8 @@ class Notification(models.Model):
 
     # None for email that concerns no ticket: answers to inbound mail from an unknown sender,
     # invitations and password resets.
-    # Indexed by `notification_ticket` (and the unique key, which starts with it).
+    # Indexed by the unique key `notification_once_per_key`, which starts with it (a ticket's
+    # rows are a handful; every row of an outage would pay for an index of its own).
     ticket = models.ForeignKey(
         Ticket,
         on_delete=models.CASCADE,
@@ -120,7 +121,6 @@ class Notification(models.Model):
                 name="notification_leased",
                 condition=Q(status="sending"),
             ),
-            models.Index(fields=["ticket", "created_at"], name="notification_ticket"),
             models.Index(fields=["status", "created_at"], name="notification_status"),
             models.Index(
                 fields=["grouped_with"],
