@@ -6,19 +6,22 @@ NOTIFICATION_GROUP_MAX rows each), so what one pass of the scan owes a person go
 message: on PostgreSQL a pass takes a recipient only under a transaction-scoped advisory lock
 on the address, so two workers never split one person's rows; recipients are added until the
 batch holds `limit` rows, so N workers share a burst recipient by recipient. Every lookup
-walks the pending index from its oldest end and stops at a bound (`limit`, the group size):
-its cost does not depend on the backlog. (While a scan pass is writing, the rows it holds
-back are passed over on the way: for those seconds a lookup walks past them.)
+walks a pending index (single rows, grouped rows, a recipient's grouped rows) from its oldest
+end and stops at a bound (`limit`, the group size): its cost does not depend on the backlog,
+nor on how stale the table's statistics are after a burst. (While a scan pass is writing,
+the rows it holds back are passed over on the way: for those seconds a lookup walks past
+them.)
 """
 
 from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.db import connection, transaction
-from django.db.models import F, Q, QuerySet
+from django.db.models import F, QuerySet
 from django.utils import timezone
 
 from .models import Notification, NotificationHold
+from .models.outbox import grouped_rows
 
 Status = Notification.Status
 
@@ -85,8 +88,20 @@ def _groups_claim(*, due: QuerySet, room: int, limit: int) -> tuple[list[Notific
     return rows, contended
 
 
+def _walk_in_claim_order() -> None:
+    """Plan this transaction's lookups as walks of the pending indexes in claim order. Their
+    conditions and order are the indexes' own, so that is always the cheapest plan, but right
+    after a burst the table's statistics still describe it as it was (autovacuum analyses
+    it a minute later): the planner would then choose to collect and sort every due row,
+    at a cost that grows with the backlog, once per batch."""
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("SET LOCAL enable_bitmapscan = off")
+            cursor.execute("SET LOCAL enable_sort = off")
+
+
 def claim(
-    *, now: datetime, token: str, limit: int, only: int | None, grouped_events: set[str]
+    *, now: datetime, token: str, limit: int, only: int | None
 ) -> tuple[list[Notification], bool]:
     """Claim a batch of due rows (see the module's docstring) and mark them `sending` under
     this pass's token and lease; returns them, and whether a recipient was passed over while
@@ -96,18 +111,19 @@ def claim(
     held = _held_tokens()
     if held:
         due = due.exclude(lease_token__in=held)
-    grouped = Q(channel=Notification.Channel.EMAIL, event__in=grouped_events)
+    grouped = grouped_rows()
     with transaction.atomic():
+        _walk_in_claim_order()
         # The ticket comes along for the emails' threading headers; only outbox rows are locked.
         locked = due.select_related("ticket").select_for_update(skip_locked=True, of=("self",))
         if only is not None:
             rows = list(locked.filter(pk=only))
         else:
             rows = list(locked.exclude(grouped).order_by("next_attempt_at", "pk")[:limit])
-            grouped_rows, contended = _groups_claim(
+            in_groups, contended = _groups_claim(
                 due=due.filter(grouped), room=max(limit - len(rows), 1), limit=limit
             )
-            rows += grouped_rows
+            rows += in_groups
         if not rows:
             return [], contended
         # From the wall clock, not the pass's `now`: a long pass claims later batches later.

@@ -40,23 +40,13 @@ from .claims import claim, leases_expire
 from .email_threading import email_threading_headers
 from .mailer import email_session
 from .models import Notification
+from .models.outbox import GROUPED_EVENTS
 
 logger = logging.getLogger(__name__)
 
 Event = Notification.Event
 Status = Notification.Status
 
-# The events whose messages are grouped per recipient within a delivery pass. Staff- and
-# contact-facing events of other parts of the project join by adding their name here.
-GROUPED_EVENTS: set[str] = {
-    Event.STAFF_ALERT,
-    Event.CLIENT_REPLIED,
-    Event.RESPONSE_AT_RISK,
-    Event.RESPONSE_BREACHED,
-    Event.UPDATE_DUE_SOON,
-    Event.CLIENT_UPDATE,
-    Event.ESCALATED,
-}
 
 # When another pass holds a recipient's claim lock (a claim lasts milliseconds), how often and
 # how long a pass that found nothing else waits to look again before it ends.
@@ -150,9 +140,7 @@ def notifications_deliver(
     first, waits = True, 0
     while True:
         token = secrets.token_hex(16)
-        rows, contended = claim(
-            now=now, token=token, limit=limit, only=only, grouped_events=GROUPED_EVENTS
-        )
+        rows, contended = claim(now=now, token=token, limit=limit, only=only)
         if not rows:
             if contended and waits < CONTENDED_WAITS:
                 # Another pass is claiming a recipient this very moment; rows committed after
