@@ -298,7 +298,14 @@ def drain(name: str, workers: int) -> dict:
         for proc in procs:
             proc.terminate()
         for proc in procs:
-            proc.wait(timeout=60)
+            try:
+                proc.wait(timeout=60)
+            except subprocess.TimeoutExpired:
+                # Still in a task that followed the drain (sealing the evidence of a 100k
+                # burst can take minutes): it began after the clock stopped; stop it.
+                print("  (a worker was still busy 60 s after the drain; killed)", flush=True)
+                proc.kill()
+                proc.wait()
         for log in logs:
             log.unlink(missing_ok=True)
     return {"seconds": elapsed, "sent": total - left, "left": left,
