@@ -40,7 +40,7 @@ from .claims import claim, leases_expire
 from .email_threading import email_threading_headers
 from .mailer import email_session
 from .models import Notification
-from .models.outbox import GROUPED_EVENTS
+from .models.outbox import is_grouped
 
 logger = logging.getLogger(__name__)
 
@@ -167,7 +167,7 @@ def _messages(rows: list[Notification]) -> list[_Message]:
     messages: list[_Message] = []
     groups: dict[str, list[Notification]] = {}
     for row in rows:
-        if row.channel == Notification.Channel.EMAIL and row.event in GROUPED_EVENTS:
+        if is_grouped(channel=row.channel, event=row.event):
             groups.setdefault(row.recipient.lower(), []).append(row)
         else:
             messages.append(_Message(rows=[row]))

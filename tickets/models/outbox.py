@@ -20,10 +20,18 @@ GROUPED_EVENTS = (
 )
 
 
+GROUPED_CHANNEL = "email"
+
+
 def grouped_rows() -> Q:
     """The rows delivery groups per recipient, written exactly as the pending indexes' own
     conditions are (PostgreSQL uses a partial index only for a query that implies them)."""
-    return Q(channel="email", event__in=GROUPED_EVENTS)
+    return Q(channel=GROUPED_CHANNEL, event__in=GROUPED_EVENTS)
+
+
+def is_grouped(*, channel: str, event: str) -> bool:
+    """`grouped_rows()` for one row in memory."""
+    return channel == GROUPED_CHANNEL and event in GROUPED_EVENTS
 
 
 class Notification(models.Model):
