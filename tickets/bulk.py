@@ -40,13 +40,9 @@ def _record_maker(
     """A function from a row to its JSON object {column: value}, for (key, column, field)
     triples (`key` indexes the row) and (key, column) pairs `also` taken as they are. Values
     that are JSON as they are go without a call."""
-    plain = [(key, column) for key, column, field in columns if _jsonable(field) is None]
-    plain += also
-    converted = [
-        (key, column, convert)
-        for key, column, field in columns
-        if (convert := _jsonable(field)) is not None
-    ]
+    how = [(key, column, _jsonable(field)) for key, column, field in columns]
+    plain = [(key, column) for key, column, convert in how if convert is None] + list(also)
+    converted = [(key, column, convert) for key, column, convert in how if convert is not None]
 
     def record(row: Any) -> dict:
         values = {column: row[key] for key, column in plain}
