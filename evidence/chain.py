@@ -12,6 +12,9 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import overload
 
+from django.db.models import CharField, F, Value
+from django.db.models.functions import Cast, Concat
+
 from escalation.models import EscalationRecord
 from tickets.models import Notification, TicketEvent
 
@@ -38,6 +41,38 @@ def entry_hash(*, prev_hash: str, seq: int, kind: str, at: datetime, payload: di
     return hashlib.sha256(text.encode()).hexdigest()
 
 
+# Where each kind of fact is read from, as its entry's `source` records it: literal parts
+# and the source row's columns, joined by ':' ("ticket_event:123",
+# "notification:456:attempt:2"). Sealing works the same key out in the database too.
+Source = tuple[str | F, ...]
+EVENT_SOURCE: Source = ("ticket_event", F("pk"))
+ESCALATION_SOURCE: Source = ("escalation_record", F("pk"))
+ATTEMPT_SOURCE: Source = ("notification", F("pk"), "attempt", F("attempts"))
+
+
+def source_key(spec: Source, row: object) -> str:
+    """The source of the fact `row` gives."""
+    return ":".join(str(getattr(row, p.name)) if isinstance(p, F) else p for p in spec)
+
+
+def source_key_sql(spec: Source) -> Concat:
+    """The same key as an expression over the source row's table, so that sealing finds the
+    rows not sealed yet in one query instead of reading back every recent row."""
+    pieces: list = []
+    for index, part in enumerate(spec):
+        if index:
+            pieces.append(Value(":"))
+        pieces.append(Cast(part, CharField()) if isinstance(part, F) else Value(part))
+    return Concat(*pieces, output_field=CharField())
+
+
+# What `attempt_fact` reads of an outbox row (not its rendered bodies or context).
+ATTEMPT_FIELDS = (
+    "ticket", "event", "sequence", "channel", "recipient", "subject", "status",
+    "attempts", "last_error", "sent_at", "last_attempt_at",
+)  # fmt: skip
+
+
 @dataclass(frozen=True)
 class Fact:
     """A source row read as something to seal."""
@@ -58,7 +93,7 @@ def event_fact(event: TicketEvent) -> Fact:
         ticket_id=event.ticket_id,
         at=event.created_at,
         kind=f"ticket.{event.action}",
-        source=f"ticket_event:{event.pk}",
+        source=source_key(EVENT_SOURCE, event),
         payload={
             "action": event.action,
             "actor": _username(event.actor),
@@ -74,7 +109,7 @@ def escalation_fact(record: EscalationRecord) -> Fact:
         ticket_id=record.ticket_id,
         at=record.reached_at,
         kind="escalation.reached",
-        source=f"escalation_record:{record.pk}",
+        source=source_key(ESCALATION_SOURCE, record),
         payload={
             "level": record.level,
             "from_level": record.from_level,
@@ -102,7 +137,7 @@ def attempt_fact(notification: Notification) -> Fact:
         ticket_id=ticket_id,
         at=at,
         kind=f"message.{attempt_outcome(notification)}",
-        source=f"notification:{notification.pk}:attempt:{notification.attempts}",
+        source=source_key(ATTEMPT_SOURCE, notification),
         payload={
             "notification": notification.pk,
             "event": notification.event,

@@ -1,28 +1,41 @@
 """Writes of the evidence app: sealing facts into the chains, recording who looked, and the
 retention purge. Sealing reads committed source rows and appends; nothing here edits an entry."""
 
+import heapq
+import logging
 from collections import defaultdict
+from collections.abc import Iterator
 from datetime import datetime, timedelta
-from itertools import islice
+from itertools import groupby, islice
+from operator import attrgetter
 
 from django.conf import settings
 from django.db import connection, transaction
-from django.db.models import Q
+from django.db.models import Exists, OuterRef, Q, QuerySet
 from django.utils import timezone
 
 from escalation.models import EscalationRecord
+from tickets.bulk import rows_update, values_insert
 from tickets.models import Notification, Status, Ticket, TicketEvent
 from tickets.selectors import is_staff
 
 from .chain import (
+    ATTEMPT_FIELDS,
+    ATTEMPT_SOURCE,
+    ESCALATION_SOURCE,
+    EVENT_SOURCE,
     EVENTS_NOT_SEALED,
     Fact,
+    Source,
     attempt_fact,
     entry_hash,
     escalation_fact,
     event_fact,
+    source_key_sql,
 )
 from .models import EvidenceChain, EvidenceEntry, SealMark, TicketView
+
+logger = logging.getLogger(__name__)
 
 # Rows committed late (a transaction that began before the last seal but committed after it)
 # are still found: each seal reads back this far before the previous one began.
@@ -32,13 +45,22 @@ TICKETS_PER_BATCH = 500
 SEAL_LOCK_KEY = 0x45564944
 
 
-def _chunks(items: list, size: int):
-    iterator = iter(items)
-    while batch := list(islice(iterator, size)):
-        yield batch
+_ticket_of = attrgetter("ticket_id")
 
 
-def _sources(since: datetime | None):
+def _unsealed(rows: QuerySet, spec: Source, *, since: datetime | None) -> QuerySet:
+    """The rows of `rows` whose fact has no entry yet: an anti-join on the entries' `source`,
+    against only the entries that can match (an entry carries its fact's time, so those since
+    `since`). A seal thus reads back only what it still has to chain, however much happened
+    in the margin it looks back over."""
+    sealed = EvidenceEntry.objects.filter(source=OuterRef("evidence_source"))
+    if since is not None:
+        sealed = sealed.filter(at__gte=since)
+    return rows.alias(evidence_source=source_key_sql(spec)).filter(~Exists(sealed))
+
+
+def _sources(since: datetime | None) -> tuple[QuerySet, QuerySet, QuerySet]:
+    """Events, escalation records and send attempts since `since` not sealed yet."""
     events = TicketEvent.objects.exclude(action__in=EVENTS_NOT_SEALED)
     records = EscalationRecord.objects.all()
     # An attempt still in flight (`sending`) has no outcome yet: sealed after its pass.
@@ -49,28 +71,42 @@ def _sources(since: datetime | None):
         events = events.filter(created_at__gte=since)
         records = records.filter(reached_at__gte=since)
         attempts = attempts.filter(last_attempt_at__gte=since)
-    return events, records, attempts
+    return (
+        _unsealed(events, EVENT_SOURCE, since=since),
+        _unsealed(records, ESCALATION_SOURCE, since=since),
+        _unsealed(attempts, ATTEMPT_SOURCE, since=since),
+    )
 
 
-def _facts(*, since: datetime | None, ticket_ids: list[int]) -> list[Fact]:
+def _facts(since: datetime | None) -> Iterator[list[Fact]]:
+    """The facts not sealed yet, a batch of tickets at a time, each batch in the order it is
+    chained in (per ticket, by time). The three sources are each read once, by ticket, and
+    merged: no query per batch, whose plan would hang on statistics that an outage's burst
+    has just made stale."""
     events, records, attempts = _sources(since)
-    mine = {"ticket_id__in": ticket_ids}
-    facts = [
-        *(event_fact(e) for e in events.filter(**mine).select_related("actor")),
-        *(escalation_fact(r) for r in records.filter(**mine).select_related("actor")),
-        *(attempt_fact(n) for n in attempts.filter(**mine)),
+    size = 2000
+    streams = [
+        (
+            event_fact(e)
+            for e in events.select_related("actor").order_by("ticket_id").iterator(size)
+        ),
+        (
+            escalation_fact(r)
+            for r in records.select_related("actor").order_by("ticket_id").iterator(size)
+        ),
+        (
+            attempt_fact(n)
+            for n in attempts.only(*ATTEMPT_FIELDS).order_by("ticket_id").iterator(size)
+        ),
     ]
-    sealed = set(
-        EvidenceEntry.objects.filter(source__in=[f.source for f in facts]).values_list(
-            "source", flat=True
-        )
-    )
-    return sorted(
-        (f for f in facts if f.source not in sealed), key=lambda f: (f.ticket_id, f.at, f.source)
-    )
+    by_ticket = groupby(heapq.merge(*streams, key=_ticket_of), key=_ticket_of)
+    while batch := [fact for _, facts in islice(by_ticket, TICKETS_PER_BATCH) for fact in facts]:
+        yield sorted(batch, key=lambda f: (f.ticket_id, f.at, f.source))
 
 
 def _append(*, facts: list[Fact], now: datetime) -> int:
+    """Chain `facts` (not sealed yet, in time order per ticket) onto their tickets' chains:
+    one insert of the entries, one of the new chains, one update of the extended ones."""
     by_ticket: dict[int, list[Fact]] = defaultdict(list)
     for fact in facts:
         by_ticket[fact.ticket_id].append(fact)
@@ -80,7 +116,8 @@ def _append(*, facts: list[Fact], now: datetime) -> int:
             "pk", "reference"
         )
     )
-    entries, new_chains = [], []
+    entries: list[dict] = []
+    new_chains, extended = [], []
     for ticket_id, ticket_facts in by_ticket.items():
         chain = chains.get(ticket_id)
         if chain is None:
@@ -90,48 +127,61 @@ def _append(*, facts: list[Fact], now: datetime) -> int:
             new_chains.append(chain)
         elif chain.purged_at is not None:
             continue
+        else:
+            extended.append(chain)
         for fact in ticket_facts:
             seq = chain.length + 1
             digest = entry_hash(
                 prev_hash=chain.head_hash, seq=seq, kind=fact.kind, at=fact.at, payload=fact.payload
             )
             entries.append(
-                EvidenceEntry(
-                    ticket_id=ticket_id, seq=seq, kind=fact.kind, at=fact.at, source=fact.source,
-                    payload=fact.payload, prev_hash=chain.head_hash, hash=digest, sealed_at=now,
-                )
+                {
+                    "ticket_id": ticket_id, "seq": seq, "kind": fact.kind, "at": fact.at,
+                    "source": fact.source, "payload": fact.payload,
+                    "prev_hash": chain.head_hash, "hash": digest, "sealed_at": now,
+                }
             )  # fmt: skip
             chain.length, chain.head_hash, chain.updated_at = seq, digest, now
-    EvidenceEntry.objects.bulk_create(entries, batch_size=1000)
-    EvidenceChain.objects.bulk_create(new_chains, batch_size=1000)
-    existing = [c for c in chains.values() if c.purged_at is None and c.updated_at == now]
-    EvidenceChain.objects.bulk_update(
-        existing, ["length", "head_hash", "updated_at"], batch_size=1000
-    )
+    values_insert(model=EvidenceEntry, rows=entries)
+    values_insert(
+        model=EvidenceChain,
+        rows=[
+            {
+                "ticket_id": c.ticket_id, "reference": c.reference, "length": c.length,
+                "head_hash": c.head_hash, "updated_at": c.updated_at,
+            }
+            for c in new_chains
+        ],
+    )  # fmt: skip
+    rows_update(objs=extended, fields=["length", "head_hash", "updated_at"])
     return len(entries)
 
 
 @transaction.atomic
-def evidence_seal() -> int:
+def evidence_seal(*, wait: bool = True) -> int:
     """Append every SLA fact not sealed yet to its ticket's chain, in time order; returns how
-    many entries were added. Runs one at a time (a lock), in batches of tickets."""
+    many entries were added. Runs one at a time (a lock), in batches of tickets. With
+    `wait=False` (a kick on a worker), a seal that finds another one running returns 0 at
+    once instead of holding the worker; what the running one does not see, the next kick or
+    beat's periodic seal chains."""
     if connection.vendor == "postgresql":
         with connection.cursor() as cursor:
-            cursor.execute("SELECT pg_advisory_xact_lock(%s)", [SEAL_LOCK_KEY])
+            if wait:
+                cursor.execute("SELECT pg_advisory_xact_lock(%s)", [SEAL_LOCK_KEY])
+            else:
+                cursor.execute("SELECT pg_try_advisory_xact_lock(%s)", [SEAL_LOCK_KEY])
+                if not cursor.fetchone()[0]:
+                    logger.info("Evidence seal skipped: another seal is running.")
+                    return 0
+            # The sources are read to the end through cursors: plan them for that, not for
+            # their first rows (which walks an index and probes the entries row by row).
+            cursor.execute("SET LOCAL cursor_tuple_fraction = 1")
     mark = SealMark.objects.select_for_update().filter(pk=1).first() or SealMark.objects.create(
         pk=1
     )
     now = timezone.now()
     since = mark.sealed_until - LATE_COMMIT_MARGIN if mark.sealed_until else None
-    events, records, attempts = _sources(since)
-    ticket_ids = sorted(
-        set(events.values_list("ticket_id", flat=True).order_by())
-        | set(records.values_list("ticket_id", flat=True).order_by())
-        | set(attempts.values_list("ticket_id", flat=True).order_by())
-    )
-    added = 0
-    for batch in _chunks(ticket_ids, TICKETS_PER_BATCH):
-        added += _append(facts=_facts(since=since, ticket_ids=batch), now=now)
+    added = sum(_append(facts=batch, now=now) for batch in _facts(since))
     mark.sealed_until = now
     mark.save(update_fields=["sealed_until"])
     return added

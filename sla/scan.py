@@ -12,6 +12,7 @@ work and never do the same work twice; the outbox's unique key is the second gua
 import contextvars
 import gc
 import logging
+import operator
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
@@ -235,14 +236,18 @@ def _ticket_scan(
     return breached
 
 
-def _changed(batch: list[Ticket], loaded: list[list]) -> list[str]:
+_scan_values = operator.attrgetter(*SCAN_FIELDS)
+
+
+def _changed(batch: list[Ticket], loaded: list[tuple]) -> list[str]:
     """The scan's columns that the batch changed on any of its tickets (a breach changes
     three of ten): the one statement writes only those."""
-    return [
-        name
-        for index, name in enumerate(SCAN_FIELDS)
-        if any(getattr(t, name) != row[index] for t, row in zip(batch, loaded, strict=True))
-    ]
+    changed: set[int] = set()
+    for ticket, before in zip(batch, loaded, strict=True):
+        after = _scan_values(ticket)
+        if after != before:
+            changed.update(i for i, value in enumerate(after) if value != before[i])
+    return [name for index, name in enumerate(SCAN_FIELDS) if index in changed]
 
 
 Terms = dict[tuple[str, str], tuple[SLAPolicy, str]]
@@ -261,7 +266,7 @@ def _batch_scan(*, now: datetime, terms: Terms, counts: dict[str, int]) -> int:
             return 0
         _people_attach(batch)
         emails = _site_emails(batch)
-        loaded = [[getattr(ticket, name) for name in SCAN_FIELDS] for ticket in batch]
+        loaded = [_scan_values(ticket) for ticket in batch]
         rows: list[dict] = []
         events: list[dict] = []
         breached = []

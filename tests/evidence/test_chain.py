@@ -69,6 +69,27 @@ def test_sealing_twice_adds_nothing_and_later_facts_extend_the_chain(site, pm):
     assert verify()[1] == 0
 
 
+def test_a_fact_committed_after_a_seal_began_is_chained_by_the_next_one(site, pm):
+    """A transaction that was open while a seal ran commits rows stamped before that seal:
+    the next seal looks back over a margin, finds them and chains them once."""
+    ticket = breached_incident(pm=pm, site=site)  # sealed at 1 h 2 min
+    length = EvidenceChain.objects.get(ticket=ticket).length
+    late = TicketEvent.objects.create(
+        ticket=ticket, action=TicketEvent.Action.STATUS_CHANGED, message="Status changed."
+    )
+    TicketEvent.objects.filter(pk=late.pk).update(created_at=MONDAY + HOUR)
+    assert seal_at(MONDAY + HOUR + datetime.timedelta(minutes=5)) == 1
+    entry = EvidenceEntry.objects.get(source=f"ticket_event:{late.pk}")
+    assert (entry.ticket_id, entry.seq, entry.kind) == (
+        ticket.pk,
+        length + 1,
+        "ticket.status_changed",
+    )
+    assert entry.at == MONDAY + HOUR
+    assert seal_at(MONDAY + HOUR + datetime.timedelta(minutes=6)) == 0
+    assert verify()[1] == 0
+
+
 def test_a_retried_send_keeps_both_attempts_when_sealed_after_each_delivery_pass(
     settings, site, pm
 ):
