@@ -48,14 +48,12 @@ SEAL_LOCK_KEY = 0x45564944
 _ticket_of = attrgetter("ticket_id")
 
 
-def _unsealed(rows: QuerySet, spec: Source, *, since: datetime | None) -> QuerySet:
-    """The rows of `rows` whose fact has no entry yet: an anti-join on the entries' `source`,
-    against only the entries that can match (an entry carries its fact's time, so those since
-    `since`). A seal thus reads back only what it still has to chain, however much happened
-    in the margin it looks back over."""
+def _unsealed(rows: QuerySet, spec: Source) -> QuerySet:
+    """The rows of `rows` whose fact has no entry yet: an anti-join on the entries' unique
+    `source`, so a seal reads back only what it still has to chain, however much happened in
+    the margin it looks back over. Against every entry, not only recent ones: a row sent
+    again by staff restarts its attempts, and its attempt 1 was sealed long before."""
     sealed = EvidenceEntry.objects.filter(source=OuterRef("evidence_source"))
-    if since is not None:
-        sealed = sealed.filter(at__gte=since)
     return rows.alias(evidence_source=source_key_sql(spec)).filter(~Exists(sealed))
 
 
@@ -72,9 +70,9 @@ def _sources(since: datetime | None) -> tuple[QuerySet, QuerySet, QuerySet]:
         records = records.filter(reached_at__gte=since)
         attempts = attempts.filter(last_attempt_at__gte=since)
     return (
-        _unsealed(events, EVENT_SOURCE, since=since),
-        _unsealed(records, ESCALATION_SOURCE, since=since),
-        _unsealed(attempts, ATTEMPT_SOURCE, since=since),
+        _unsealed(events, EVENT_SOURCE),
+        _unsealed(records, ESCALATION_SOURCE),
+        _unsealed(attempts, ATTEMPT_SOURCE),
     )
 
 

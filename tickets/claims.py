@@ -21,7 +21,7 @@ from django.db.models import F, QuerySet
 from django.utils import timezone
 
 from .models import Notification, NotificationHold
-from .models.outbox import grouped_rows
+from .models.outbox import attempts_spent, grouped_rows
 
 Status = Notification.Status
 
@@ -33,7 +33,7 @@ def leases_expire(*, now: datetime) -> None:
     expired = Notification.objects.filter(
         status=Status.SENDING, lease_expires_at__lte=max(now, timezone.now())
     )
-    expired.filter(attempts__gte=settings.NOTIFICATION_MAX_ATTEMPTS).update(
+    expired.filter(attempts_spent()).update(
         status=Status.FAILED,
         failed_at=now,
         next_attempt_at=None,

@@ -274,19 +274,19 @@ def _outcomes_record(
                     row.subject, row.body_text, row.body_html = "", "", ""
                 row.grouped_with = None
                 row.last_error = f"{type(message.error).__name__}: {message.error}"[:2000]
-                if row.attempts >= settings.NOTIFICATION_MAX_ATTEMPTS:
+                if row.tries >= settings.NOTIFICATION_MAX_ATTEMPTS:
                     row.status, row.failed_at, row.next_attempt_at = Status.FAILED, now, None
                     counts.failed += 1
                     logger.error(
                         "Notification %s to %s failed for good after %s attempts: %s",
                         row.pk,
                         row.recipient,
-                        row.attempts,
+                        row.tries,
                         row.last_error,
                     )
                 else:
                     row.status = Status.PENDING
-                    row.next_attempt_at = now + retry_delay(row.attempts)
+                    row.next_attempt_at = now + retry_delay(row.tries)
                     counts.retrying += 1
             rows.append(row)
     for row in unsent:  # handed back untried: the attempt does not count

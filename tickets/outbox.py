@@ -180,9 +180,10 @@ def notifications_held() -> Iterator[None]:
 
 def notifications_requeue(*, notifications: QuerySet[Notification]) -> int:
     """Put these rows back in the outbox with a fresh retry budget and kick delivery after
-    commit (staff's "send again"); returns how many. The last error stays visible until the
-    next attempt replaces it. A row that went out in a grouped message is rendered again, on
-    its own or in the next group."""
+    commit (staff's "send again"); returns how many. Attempts go on being numbered (the budget
+    counts from `attempts_before_resend`), so each keeps its own number in the evidence. The
+    last error stays visible until the next attempt replaces it. A row that went out in a
+    grouped message is rendered again, on its own or in the next group."""
     grouped = Q(grouped_with__isnull=False)
 
     def cleared(name: str) -> Case:
@@ -196,7 +197,7 @@ def notifications_requeue(*, notifications: QuerySet[Notification]) -> int:
         body_text=cleared("body_text"),
         body_html=cleared("body_html"),
         status=Notification.Status.PENDING,
-        attempts=0,
+        attempts_before_resend=F("attempts"),
         next_attempt_at=timezone.now(),
         failed_at=None,
         sent_at=None,

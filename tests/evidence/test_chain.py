@@ -4,6 +4,7 @@ the ticket and the entry at the first break."""
 import datetime
 
 import pytest
+import time_machine
 from django.core.management import CommandError, call_command
 from django.db import connection
 
@@ -13,6 +14,7 @@ from evidence.services import evidence_seal
 from tests.sla.helpers import file_ticket, scan_at
 from tests.smtp_server import smtp_server, smtp_settings
 from tickets.models import Notification, TicketEvent
+from tickets.services import notifications_resend
 
 from .conftest import MONDAY
 from .helpers import HOUR, breached_incident, seal_at
@@ -108,6 +110,41 @@ def test_a_retried_send_keeps_both_attempts_when_sealed_after_each_delivery_pass
     assert again.kind == "message.sent"
     assert handler.messages  # it did go out in the end
     assert verify()[1] == 0
+
+
+def test_a_failed_message_sent_again_by_staff_is_sealed_as_a_further_attempt(
+    settings, site, pm, agent
+):
+    """Staff's "send again" gives a failed row a fresh retry budget; its next attempt is
+    attempt 2, chained beside the failed attempt 1, and the chain still verifies (numbering
+    from 1 again would make the sealed failure look edited)."""
+    settings.NOTIFICATION_MAX_ATTEMPTS = 1
+    # Refused: the filing's two emails (to the project manager and the staff queue), then
+    # the first time the project manager's is sent again.
+    with smtp_server(refuse=3) as (handler, port):
+        smtp_settings(settings, port)
+        ticket = file_ticket(actor=pm, site=site, kind="general", at=MONDAY)
+        scan_at(MONDAY + datetime.timedelta(minutes=1))  # refused: failed for good
+        seal_at(MONDAY + datetime.timedelta(minutes=2))
+        row = Notification.objects.get(ticket=ticket, event="ticket_filed", status="failed")
+        for attempt, when in ((2, 2 * HOUR), (3, 4 * HOUR)):
+            with time_machine.travel(MONDAY + when, tick=False):
+                assert notifications_resend(notification_ids=[row.pk], actor=agent) == 1
+            scan_at(MONDAY + when + datetime.timedelta(minutes=1))
+            seal_at(MONDAY + when + datetime.timedelta(minutes=2))
+            row.refresh_from_db()
+            assert row.attempts == attempt
+    assert row.status == "sent"  # the third attempt went out
+    assert handler.messages
+    outcomes = EvidenceEntry.objects.filter(source__startswith=f"notification:{row.pk}:")
+    assert dict(outcomes.values_list("source", "kind")) == {
+        f"notification:{row.pk}:attempt:1": "message.failed",
+        f"notification:{row.pk}:attempt:2": "message.failed",
+        f"notification:{row.pk}:attempt:3": "message.sent",
+    }
+    assert seal_at(MONDAY + 5 * HOUR) == 0
+    out, status = verify()
+    assert status == 0, out
 
 
 def test_verify_evidence_passes_on_untouched_chains(site, pm):

@@ -7,7 +7,8 @@ import time_machine
 from django.core import mail
 
 from tests.tickets.backends import FlakyBackend
-from tests.tickets.factories import TicketFactory
+from tests.tickets.factories import StaffFactory, TicketFactory
+from tickets import services
 from tickets.models import Notification
 from tickets.outbox import (
     notification_deliver,
@@ -89,6 +90,26 @@ def test_an_always_failing_backend_marks_the_row_failed_after_the_last_retry(set
     assert row.attempts == 4  # never tried again, never deleted
     assert Notification.objects.filter(status="failed").count() == 1
     assert mail.outbox == []
+
+
+def test_a_row_sent_again_by_staff_gets_the_whole_retry_budget_again(settings):
+    settings.EMAIL_BACKEND = "tests.tickets.backends.BrokenBackend"
+    settings.NOTIFICATION_MAX_ATTEMPTS = 2
+    settings.NOTIFICATION_RETRY_BASE_SECONDS = 60
+    row = enqueue(TicketFactory())
+    sweep(T0)
+    sweep(T0 + 60 * S)
+    row.refresh_from_db()
+    assert (row.status, row.attempts) == ("failed", 2)
+    with time_machine.travel(T0 + 3600 * S, tick=False):
+        assert services.notifications_resend(notification_ids=[row.pk], actor=StaffFactory()) == 1
+    sweep(T0 + 3600 * S)
+    row.refresh_from_db()
+    # Numbered on (attempt 3), retried after the first backoff, as a new row would be.
+    assert (row.status, row.attempts, row.next_attempt_at) == ("pending", 3, T0 + 3660 * S)
+    sweep(T0 + 3660 * S)
+    row.refresh_from_db()
+    assert (row.status, row.attempts, row.failed_at) == ("failed", 4, T0 + 3660 * S)
 
 
 @pytest.fixture

@@ -1,7 +1,8 @@
 """The notification outbox: one row per message to one recipient."""
 
+from django.conf import settings
 from django.db import models
-from django.db.models import Q
+from django.db.models import F, Q
 
 from .tickets import Ticket
 
@@ -32,6 +33,12 @@ def grouped_rows() -> Q:
 def is_grouped(*, channel: str, event: str) -> bool:
     """`grouped_rows()` for one row in memory."""
     return channel == GROUPED_CHANNEL and event in GROUPED_EVENTS
+
+
+def attempts_spent() -> Q:
+    """Rows that made every attempt of their retry budget (NOTIFICATION_MAX_ATTEMPTS since
+    they were queued or last sent again by staff)."""
+    return Q(attempts__gte=F("attempts_before_resend") + settings.NOTIFICATION_MAX_ATTEMPTS)
 
 
 class Notification(models.Model):
@@ -107,6 +114,11 @@ class Notification(models.Model):
     )
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.PENDING)
     attempts = models.PositiveSmallIntegerField(default=0)
+    # Staff's "send again" gives a failed row a fresh retry budget without numbering its
+    # attempts from 1 again (each attempt is sealed into the evidence under its number).
+    attempts_before_resend = models.PositiveSmallIntegerField(
+        default=0, help_text="Attempts made before staff last sent the row again."
+    )
     last_error = models.TextField(blank=True)
     next_attempt_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
@@ -167,6 +179,11 @@ class Notification(models.Model):
 
     def __str__(self) -> str:
         return f"{self.event} #{self.sequence} to {self.recipient}"
+
+    @property
+    def tries(self) -> int:
+        """Attempts of the current retry budget (`attempts_spent()` for this row)."""
+        return self.attempts - self.attempts_before_resend
 
 
 class NotificationHold(models.Model):
