@@ -10,7 +10,14 @@ from django.db.models import QuerySet
 from escalation.models import EscalationRecord
 from tickets.models import Notification, TicketEvent
 
-from .chain import attempt_fact, entry_hash, escalation_fact, event_fact, parse_source
+from .chain import (
+    ATTEMPT_FIELDS,
+    attempt_fact,
+    entry_hash,
+    escalation_fact,
+    event_fact,
+    parse_source,
+)
 from .models import EvidenceChain, EvidenceEntry
 
 CHAINS_PER_BATCH = 200
@@ -61,7 +68,12 @@ def _source_payloads(entries: list[EvidenceEntry]) -> dict[str, dict]:
     facts = [
         *(event_fact(e) for e in events.select_related("actor")),
         *(escalation_fact(r) for r in records.select_related("actor")),
-        *(attempt_fact(n) for n in Notification.objects.filter(pk__in=wanted["notification"])),
+        *(
+            attempt_fact(n)
+            for n in Notification.objects.filter(pk__in=wanted["notification"]).only(
+                *ATTEMPT_FIELDS
+            )
+        ),
     ]
     return {fact.source: fact.payload for fact in facts}
 

@@ -274,7 +274,7 @@ def _outcomes_record(
                     row.subject, row.body_text, row.body_html = "", "", ""
                 row.grouped_with = None
                 row.last_error = f"{type(message.error).__name__}: {message.error}"[:2000]
-                if row.tries >= settings.NOTIFICATION_MAX_ATTEMPTS:
+                if row.out_of_attempts():
                     row.status, row.failed_at, row.next_attempt_at = Status.FAILED, now, None
                     counts.failed += 1
                     logger.error(

@@ -37,7 +37,7 @@ def is_grouped(*, channel: str, event: str) -> bool:
 
 def attempts_spent() -> Q:
     """Rows that made every attempt of their retry budget (NOTIFICATION_MAX_ATTEMPTS since
-    they were queued or last sent again by staff)."""
+    they were queued or last sent again by staff); `Notification.out_of_attempts` in memory."""
     return Q(attempts__gte=F("attempts_before_resend") + settings.NOTIFICATION_MAX_ATTEMPTS)
 
 
@@ -182,8 +182,12 @@ class Notification(models.Model):
 
     @property
     def tries(self) -> int:
-        """Attempts of the current retry budget (`attempts_spent()` for this row)."""
+        """Attempts of the current retry budget."""
         return self.attempts - self.attempts_before_resend
+
+    def out_of_attempts(self) -> bool:
+        """Whether this row made the last attempt of its budget (`attempts_spent()` in SQL)."""
+        return self.tries >= settings.NOTIFICATION_MAX_ATTEMPTS
 
 
 class NotificationHold(models.Model):
