@@ -1,7 +1,6 @@
 """With a real broker and worker, a delivery pass kicks the seal: the attempt it made is in the
 chain without anyone calling the seal. A kick never waits behind a seal that is running."""
 
-import threading
 import time
 
 import pytest
@@ -15,7 +14,7 @@ from tests.portal.test_celery_worker import (
 )
 from tests.sla.helpers import file_ticket
 from tests.tickets.factories import TicketFactory
-from tests.waiting import wait_for
+from tests.waiting import held_elsewhere, wait_for
 from tickets.models import Notification
 
 from .conftest import MONDAY
@@ -43,27 +42,15 @@ def test_a_kick_while_a_seal_runs_returns_at_once_and_the_next_kick_seals(site, 
     """During an outage every delivery pass kicks the seal: a kick that finds one running
     must not hold its worker on the lock while mail is waiting."""
     ticket = file_ticket(actor=pm, site=site, kind="general", at=MONDAY)
-    locked, release = threading.Event(), threading.Event()
 
     def running_seal():  # holds the seal's lock, as a long seal does
-        try:
-            with transaction.atomic(), connection.cursor() as cursor:
-                cursor.execute("SELECT pg_advisory_xact_lock(%s)", [SEAL_LOCK_KEY])
-                locked.set()
-                release.wait(30)
-        finally:
-            connection.close()
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_advisory_xact_lock(%s)", [SEAL_LOCK_KEY])
 
-    holder = threading.Thread(target=running_seal)
-    holder.start()
-    try:
-        assert locked.wait(10)
+    with held_elsewhere(running_seal):
         started = time.monotonic()
         assert evidence_seal(wait=False) == 0
         assert time.monotonic() - started < 5
         assert not EvidenceEntry.objects.filter(ticket_id=ticket.pk).exists()
-    finally:
-        release.set()
-        holder.join()
     assert evidence_seal(wait=False) > 0
     assert EvidenceEntry.objects.filter(ticket_id=ticket.pk, kind="ticket.created").exists()

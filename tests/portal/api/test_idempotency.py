@@ -4,7 +4,6 @@ import os
 import signal
 import subprocess
 import sys
-import threading
 from datetime import timedelta
 
 import pytest
@@ -12,7 +11,7 @@ import time_machine
 from django.conf import settings
 from django.core import mail
 from django.core.files.uploadedfile import SimpleUploadedFile
-from django.db import connection, transaction
+from django.db import connection
 from django.utils import timezone
 
 from portal.api.models import IdempotencyRecord
@@ -25,6 +24,7 @@ from portal.api.services import (
 from sla.scan import sla_scan_run
 from tests.brokers import broker_at, unreachable_broker_url
 from tests.portal.api.conftest import client_for
+from tests.waiting import held_elsewhere
 from tickets.models import Attachment, Comment, Ticket
 from tickets.outbox import notifications_deliver_due
 
@@ -95,27 +95,14 @@ def test_a_retry_while_the_first_is_still_running_is_a_409(clients, people):
     body, digest = request_digest(NEW)
     record = idempotency_claim(user=people["pm"], key="slow", request_hash=digest).record
     assert record is not None
-    holding, release = threading.Event(), threading.Event()
 
-    def first_request_still_running():
-        try:
-            with transaction.atomic():
-                assert idempotency_hold(record=record).record is not None
-                holding.set()
-                release.wait(10)
-        finally:
-            connection.close()
+    def first_request_still_running():  # its transaction holds the key
+        assert idempotency_hold(record=record).record is not None
 
-    thread = threading.Thread(target=first_request_still_running)
-    thread.start()
-    try:
-        assert holding.wait(10)
+    with held_elsewhere(first_request_still_running):
         response = clients["pm"].post(
             LIST, body, content_type="application/json", HTTP_IDEMPOTENCY_KEY="slow"
         )
-    finally:
-        release.set()
-        thread.join()
     assert response.status_code == 409
     assert response.json()["code"] == "idempotency_key_in_use"
     assert not Ticket.objects.exists()
