@@ -21,13 +21,13 @@ drain_2w_over_1w=…`; the bars are 0.6 s, 6 s, 8 s, 60 s (by two workers) and 1
 """
 
 import json
+import multiprocessing
 import os
 import random
 import resource
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 from datetime import timedelta
 from pathlib import Path
@@ -184,19 +184,24 @@ def seed(*, name: str, open_count: int, due: int) -> None:
 
 class QueryCounter:
     """Counts the statements of every connection opened while it counts (the scan's lanes
-    each open their own)."""
+    each open their own, in threads or in forked processes: the count is in shared memory)."""
 
     def __init__(self) -> None:
-        self.count = 0
-        self.lock = threading.Lock()
+        self.shared = multiprocessing.Value("q", 0)
+
+    @property
+    def count(self) -> int:
+        return self.shared.value
 
     def __call__(self, execute, sql, params, many, context):
-        with self.lock:
-            self.count += 1
+        with self.shared.get_lock():
+            self.shared.value += 1
         return execute(sql, params, many, context)
 
     def on_connection(self, sender, connection, **kwargs) -> None:
-        connection.execute_wrappers.append(self)
+        # A forked lane reconnects the wrapper it inherited, which counts already.
+        if self not in connection.execute_wrappers:
+            connection.execute_wrappers.append(self)
 
 
 def child(mode: str, name: str) -> None:
@@ -231,6 +236,8 @@ def child(mode: str, name: str) -> None:
         Notification.objects.filter(channel="email").values("recipient").distinct().count()
     )
     result["peak_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    # The largest of the scan's lane processes (none when its lanes were threads).
+    result["lane_peak_mb"] = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
     connection.close()
     print(json.dumps(result))
 
@@ -350,7 +357,8 @@ def main() -> None:
                 f"  scan pass: {scan['scan_s']:.2f} s (median of {runs}), "
                 f"{scan['scan_queries']} SQL queries, "
                 f"{scan['emails']:,} emails to {scan['recipients']:,} recipients, "
-                f"peak {scan['peak_mb']:.0f} MB; counts {scan['counts']}"
+                f"peak {scan['peak_mb']:.0f} MB (lane process {scan['lane_peak_mb']:.0f} MB); "
+                f"counts {scan['counts']}"
             )
             clone(source=seeded, target=work)
             e2e = measure("e2e", work)

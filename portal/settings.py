@@ -312,7 +312,8 @@ NOTIFICATION_LEASE_SECONDS = env.int("NOTIFICATION_LEASE_SECONDS", default=300)
 NOTIFICATION_GROUP_MAX = env.int("NOTIFICATION_GROUP_MAX", default=500)
 # How many due tickets one scan transaction claims at a time.
 SLA_SCAN_BATCH_SIZE = env.int("SLA_SCAN_BATCH_SIZE", default=1000)
-# How many batches a scan pass works on at once on PostgreSQL (threads, one connection each).
+# How many batches a scan pass works on at once on PostgreSQL (forked processes, or threads
+# beside other threads; one connection each).
 SLA_SCAN_LANES = env.int("SLA_SCAN_LANES", default=2)
 
 # CELERY

@@ -11,12 +11,17 @@ work and never do the same work twice; the outbox's unique key is the second gua
 
 import contextvars
 import gc
+import json
 import logging
 import operator
+import os
+import threading
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
+from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import NoReturn
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
@@ -27,7 +32,12 @@ from tickets import notify
 from tickets.broker import task_enqueue
 from tickets.bulk import rows_update, values_insert
 from tickets.models import ClientSite, Kind, Notification, Ticket, TicketEvent
-from tickets.outbox import notifications_enqueue_many, notifications_held
+from tickets.outbox import (
+    notifications_enqueue_many,
+    notifications_held,
+    notifications_hold_note_written,
+    notifications_hold_written,
+)
 from tickets.selectors import site_contact_emails_by_site
 
 from .models import ScanRun, SLAPolicy
@@ -337,7 +347,7 @@ def _lane_in_thread(now: datetime) -> dict[str, int]:
         with _commits_unflushed():
             return _lane(now)
     finally:
-        connection.close()  # this thread's own connection
+        connection.close()  # this thread's (or this process's) own connection
 
 
 def _lanes() -> int:
@@ -348,19 +358,93 @@ def _lanes() -> int:
     return max(1, settings.SLA_SCAN_LANES)
 
 
-def sla_clocks_scan(*, now: datetime) -> dict[str, int]:
-    """The SLA's own work for one pass: at-risk warnings, breaches, automated client updates
-    and update-due-soon warnings for every ticket due by `now`.
+class LaneFailed(RuntimeError):
+    """A lane in a process of its own failed or died; what the other lanes did stands."""
 
-    When more is due than one batch (a mass breach) and this is PostgreSQL, the batches are
-    shared by SLA_SCAN_LANES lanes: this one and threads on their own connections.
-    While one lane works out a batch in Python, the database writes another's, so an outage
-    takes about half as long on two cores; a quiet minute starts no thread. `skip_locked`
-    keeps lanes off each other's tickets, as it does for overlapping scans."""
-    counts = dict.fromkeys(SCAN_COUNTS, 0)
-    lanes = _lanes()
-    if lanes == 1 or not _more_than_a_batch_due(now):
-        return _lane(now, counts=counts)
+
+def _forkable() -> bool:
+    """Whether lanes can run in processes of their own: where fork exists and this process
+    runs no other thread (a fork copies the calling thread only, so a lock another thread
+    held would stay held in the copy for good)."""
+    return hasattr(os, "fork") and threading.active_count() == 1
+
+
+@dataclass
+class _ForkedLane:
+    pid: int
+    pipe: int
+
+
+def _lane_fork(now: datetime) -> _ForkedLane:
+    """Start a lane in a copy of this process; it reports through a pipe."""
+    read, write = os.pipe()
+    pid = os.fork()
+    if pid == 0:
+        os.close(read)
+        _lane_in_child(now, pipe=write)
+    os.close(write)
+    return _ForkedLane(pid=pid, pipe=read)
+
+
+def _lane_in_child(now: datetime, *, pipe: int) -> NoReturn:
+    """The forked lane: claim batches on a connection of its own, write its counts (and
+    whether it wrote outbox rows under the pass's hold) to the pipe, and exit without running
+    the parent's exit handlers."""
+    status = 1
+    try:
+        # The parent's session is left open and untouched here: closing it (even by letting
+        # the object go) would end it for the parent too. This process opens its own.
+        _parents_session = connection.connection
+        connection.connection = None
+        try:
+            report: dict = {"counts": _lane_in_thread(now), "written": notifications_hold_written()}
+            status = 0
+        except BaseException as exc:
+            logger.exception("SLA scan lane at %s failed", now.isoformat())
+            report = {"error": f"{type(exc).__name__}: {exc}"[:1000]}
+        os.write(pipe, json.dumps(report).encode())
+    finally:
+        os._exit(status)
+
+
+def _lane_report(lane: _ForkedLane) -> dict:
+    """Wait for a forked lane to end and read its report ({"error": ...} if it left none)."""
+    with os.fdopen(lane.pipe, "rb") as pipe:
+        data = pipe.read()
+    try:
+        _, status = os.waitpid(lane.pid, 0)
+        ended = f"exit code {os.waitstatus_to_exitcode(status)}"
+    except ChildProcessError:  # reaped already, where SIGCHLD is ignored
+        ended = "exit code unknown"
+    try:
+        return json.loads(data)
+    except ValueError:
+        return {"error": f"the lane's process {lane.pid} ended without a report ({ended})"}
+
+
+def _lanes_in_processes(now: datetime, *, lanes: int, counts: dict[str, int]) -> None:
+    """Lanes in processes of their own beside this one: each has its own interpreter, so the
+    lanes' Python runs on both cores at once (threads take turns under one lock)."""
+    forked = [_lane_fork(now) for _ in range(lanes - 1)]
+    try:
+        with _commits_unflushed():
+            _lane(now, counts=counts)
+    finally:
+        # Even when this lane failed: no lane is left running unwaited.
+        reports = [_lane_report(lane) for lane in forked]
+    errors = [report["error"] for report in reports if "error" in report]
+    if errors:
+        raise LaneFailed("; ".join(errors))
+    for report in reports:
+        if report["written"]:
+            notifications_hold_note_written()
+        for name, count in report["counts"].items():
+            counts[name] += count
+
+
+def _lanes_in_threads(now: datetime, *, lanes: int, counts: dict[str, int]) -> None:
+    """Lanes as threads on their own connections: while one lane works out a batch in
+    Python, the database writes another's."""
     with ThreadPoolExecutor(max_workers=lanes - 1, thread_name_prefix="sla-scan") as pool:
         # Each lane runs in a copy of this context, so the pass's hold on its outbox rows
         # (`notifications_held`) covers what the lanes write.
@@ -373,6 +457,32 @@ def sla_clocks_scan(*, now: datetime) -> dict[str, int]:
         for future in futures:
             for name, count in future.result().items():
                 counts[name] += count
+
+
+def sla_clocks_scan(*, now: datetime) -> dict[str, int]:
+    """The SLA's own work for one pass: at-risk warnings, breaches, automated client updates
+    and update-due-soon warnings for every ticket due by `now`.
+
+    When more is due than one batch (a mass breach) and this is PostgreSQL, the batches are
+    shared by SLA_SCAN_LANES lanes, each on its own connection: this one and copies of this
+    process (threads instead where this process runs other threads, or cannot fork). A
+    quiet minute starts none. `skip_locked` keeps lanes off each other's tickets, as it does
+    for overlapping scans."""
+    counts = dict.fromkeys(SCAN_COUNTS, 0)
+    lanes = _lanes()
+    if lanes == 1 or not _more_than_a_batch_due(now):
+        return _lane(now, counts=counts)
+    in_processes = _forkable()
+    logger.info(
+        "SLA scan at %s: more than a batch due, %d lanes in %s",
+        now.isoformat(),
+        lanes,
+        "processes" if in_processes else "threads",
+    )
+    if in_processes:
+        _lanes_in_processes(now, lanes=lanes, counts=counts)
+    else:
+        _lanes_in_threads(now, lanes=lanes, counts=counts)
     return counts
 
 

@@ -138,10 +138,7 @@ def notifications_enqueue_many(*, rows: list[dict]) -> None:
         fan_out="recipient",
         ignore_conflicts=True,
     )
-    if hold:
-        hold.written = True
-    else:
-        _delivery_kick_on_commit()
+    _delivery_kick_on_commit()
 
 
 @dataclass
@@ -159,8 +156,9 @@ def notifications_held() -> Iterator[None]:
     over several transactions and lanes) and hand them all to delivery at its end, so a
     person hears of everything the pass found in one message. The rows are pending under the
     hold's token and delivery passes over them while the hold lasts (`NotificationHold`);
-    ending it deletes one row, however many the pass wrote. If the process dies first, the
-    hold runs out after NOTIFICATION_LEASE_SECONDS and the rows go out."""
+    ending it deletes one row, however many the pass wrote. Any other row written inside the
+    block (a webhook) is kicked at its end too, with one kick for the pass. If the process
+    dies first, the hold runs out after NOTIFICATION_LEASE_SECONDS and the rows go out."""
     token = "hold" + secrets.token_hex(14)
     now = timezone.now()
     # Holds of passes that died hold nothing any more (delivery looks only at live ones).
@@ -210,10 +208,30 @@ def notifications_requeue(*, notifications: QuerySet[Notification]) -> int:
     return count
 
 
+def notifications_hold_written() -> bool:
+    """Whether rows were written under the current hold (delivery is asked for at its end)."""
+    hold = _HOLD.get()
+    return hold is not None and hold.written
+
+
+def notifications_hold_note_written() -> None:
+    """Rows were written under the current hold by another process (a scan lane of its own):
+    ask for delivery at the hold's end, as for rows written here."""
+    hold = _HOLD.get()
+    if hold is not None:
+        hold.written = True
+
+
 def _delivery_kick_on_commit() -> None:
     """Ask for one delivery pass once the current transaction commits: one kick per
     transaction, however many enqueue calls it made (a kick registered in a savepoint that
-    rolled back is gone from the list, so the next call registers it again)."""
+    rolled back is gone from the list, so the next call registers it again). Under a hold
+    the hold's end asks instead, once for the whole pass: nothing reaches the broker from
+    inside it (a scan lane in a process of its own must not use its parent's connection)."""
+    hold = _HOLD.get()
+    if hold is not None:
+        hold.written = True
+        return
     connection = transaction.get_connection()
     if connection.in_atomic_block and _delivery_kick in _run_at_this_commit(connection):
         return

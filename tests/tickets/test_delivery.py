@@ -6,20 +6,18 @@ import os
 import signal
 import subprocess
 import sys
-from pathlib import Path
 
 import pytest
 import time_machine
-from django.db import connection
 from django.utils import timezone
 
+from tests.processes import ROOT, database_url
 from tests.smtp_server import free_port, smtp_server, smtp_settings
 from tests.tickets.factories import TicketFactory
 from tests.waiting import wait_for
 from tickets.models import Notification
 from tickets.outbox import notifications_deliver, notifications_deliver_due
 
-ROOT = Path(__file__).resolve().parents[2]
 T0 = datetime.datetime(2026, 11, 23, 14, 0, tzinfo=datetime.UTC)
 
 
@@ -37,12 +35,6 @@ def pending_rows(ticket, count: int, *, event: str = "public_reply", at=None) ->
         )
         for i in range(count)
     )
-
-
-def database_url() -> str:
-    db = connection.settings_dict
-    auth = db["USER"] + (f":{db['PASSWORD']}" if db["PASSWORD"] else "")
-    return f"postgres://{auth}@{db['HOST']}:{db['PORT']}/{db['NAME']}"
 
 
 @pytest.mark.postgres
