@@ -6,7 +6,7 @@ from django.db import models
 
 from . import services
 from .models import Version
-from .registry import CHILDREN, TRACKED
+from .tracked import CHILDREN, TRACKED
 
 
 def on_pre_save(sender: type[models.Model], instance: models.Model, raw: bool = False, **_: Any):

@@ -4,32 +4,11 @@ Saving a tracked row (or a child row such as a calendar's working period) writes
 the tracked row from Django's `pre_save`/`post_save`/`post_delete`, so every path that saves it
 (admin, services, commands, the shell) is recorded without each having to remember to."""
 
-from dataclasses import dataclass, field
-
 from django.db import models
 from django.db.models.signals import post_delete, post_save, pre_save
 
-
-@dataclass(frozen=True)
-class Tracked:
-    model: type[models.Model]
-    # Fields never kept, e.g. bookkeeping that changes without anyone changing the row.
-    exclude: tuple[str, ...] = ()
-    # Fields whose value must never be stored: a version says only that they changed.
-    secret: tuple[str, ...] = ()
-    # Related names of child rows kept inside the parent's snapshot (a calendar's periods).
-    children: tuple[str, ...] = ()
-
-
-@dataclass(frozen=True)
-class Child:
-    model: type[models.Model]
-    parent_field: str
-    exclude: tuple[str, ...] = field(default=())
-
-
-TRACKED: dict[type[models.Model], Tracked] = {}
-CHILDREN: dict[type[models.Model], Child] = {}
+from . import handlers
+from .tracked import CHILDREN, TRACKED, Child, Tracked
 
 
 def _accessor(child: type[models.Model], fk: str) -> str:
@@ -50,8 +29,6 @@ def track(
     """Keep versions of `model`. `children` maps a child model to its foreign key to `model`
     (the child's rows are part of the parent's snapshot and a change to them is a change of
     the parent)."""
-    from . import handlers
-
     children = children or {}
     related = tuple(_accessor(child, fk) for child, fk in children.items())
     TRACKED[model] = Tracked(model=model, exclude=exclude, secret=secret, children=related)

@@ -14,7 +14,7 @@ from django.utils import timezone
 
 from .context import current_actor, current_change_set, current_label
 from .models import Version
-from .registry import CHILDREN, TRACKED, Tracked
+from .tracked import CHILDREN, TRACKED, Tracked
 
 SECRET_MARK = "(set, not stored)"  # noqa: S105 - a label, not a secret
 LABELS = "_labels"  # FK labels kept for people reading the snapshot; not compared
