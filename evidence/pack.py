@@ -12,7 +12,7 @@ from datetime import datetime
 from django.db.models import F, Q, QuerySet
 from django.utils import timezone
 
-from portal.backoffice.selectors import SLAReport, month_bounds, sla_report_get
+from sla.report import SLAReport, month_bounds, sla_report_get
 from tickets.models import ClientSite, Notification, Ticket, TicketEvent
 
 from .chain import HASH_VERSION, iso

@@ -5,10 +5,10 @@ import csv
 
 from django.http import HttpResponse
 
+from sla.report import SLAReport
 from tickets.models import Impact
 
 from .charts import Segment, legend_html, stacked_bars_svg
-from .selectors import SLAReport
 
 RESPONSE_SEGMENTS = [
     Segment(0, "bar-met", "Met"),

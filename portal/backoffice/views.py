@@ -13,6 +13,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from satisfaction.selectors import ratings_recent, ratings_summary, ratings_visible
+from sla.report import sla_report_get
 from tickets.actors import AuthenticatedHttpRequest
 from tickets.errors import DomainError
 from tickets.models import SLAState
@@ -23,7 +24,7 @@ from .evidence_views import pack_links
 from .formatting import duration_short, sla_phrase
 from .forms import PreferencesForm, ReportForm, current_month
 from .report_render import report_charts, report_csv
-from .selectors import dashboard_get, sla_report_get
+from .selectors import dashboard_get
 
 RATINGS_WINDOW = timedelta(days=30)  # the dashboard's "share good" covers this long
 IMPACT_COLUMNS = [("high", "High"), ("medium", "Medium"), ("low", "Low"), ("", "No impact")]

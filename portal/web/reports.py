@@ -12,7 +12,7 @@ from evidence.selectors import ticket_views_for_site
 from portal.backoffice.evidence_views import pack_format, pack_links, pack_response
 from portal.backoffice.forms import MonthForm, current_month
 from portal.backoffice.report_render import report_charts, report_csv
-from portal.backoffice.selectors import sla_report_get
+from sla.report import sla_report_get
 from tickets.models import ClientSite
 from tickets.selectors import site_can_manage, sites_visible_to, tickets_visible_to
 
