@@ -134,3 +134,52 @@ def test_a_lane_killed_mid_batch_fails_the_pass_and_the_next_pass_does_its_ticke
         assert _breach_events(ticket) == 1
     assert Notification.objects.filter(event="response_breached").count() == 45
     assert not Notification.objects.exclude(status="sent").filter(channel="email").exists()
+
+
+def _terminate_a_lane_child_backend() -> None:
+    """Cut the database connection of one lane in a process of its own: of the three lanes
+    waiting on the lock, the parent's connection is the oldest (it recorded the pass before
+    it forked)."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+            "WHERE datname = current_database() AND wait_event_type = 'Lock' "
+            "ORDER BY backend_start DESC LIMIT 1"
+        )
+
+
+def test_a_lane_whose_connection_is_cut_fails_the_pass_with_its_error_and_loses_nothing(site, pm):
+    tickets = _overdue(site=site, pm=pm, count=45)
+
+    def lock_the_history() -> None:
+        with connection.cursor() as cursor:
+            cursor.execute("LOCK TABLE tickets_ticketevent IN EXCLUSIVE MODE")
+
+    with held_elsewhere(lock_the_history):
+        scan = _run_sla_scan()
+        try:
+            assert wait_for(lambda: len(_children(scan.pid)) == 2 and _waiting_on_a_lock() == 3)
+            _terminate_a_lane_child_backend()
+        except BaseException:
+            scan.kill()
+            raise
+    _, err = scan.communicate(timeout=120)
+    assert scan.returncode != 0
+    # The lane reported what went wrong; the pass failed with it, after the other lanes ended.
+    assert "SLA scan lane at" in err and "failed" in err
+    failed = ScanRun.objects.get()
+    assert failed.error.startswith("LaneFailed: OperationalError")
+    assert "terminating connection due to administrator command" in failed.error
+    # The cut lane's batch was rolled back at once and the other lanes, still claiming, took
+    # it over: every breach is recorded once already.
+    for ticket in tickets:
+        assert _breach_events(ticket) == 1
+
+    again = _run_sla_scan()
+    _, err = again.communicate(timeout=120)
+    assert again.returncode == 0, err
+    assert ScanRun.objects.latest("started_at").counts["breaches"] == 0
+    for ticket in tickets:
+        assert _breach_events(ticket) == 1
+    assert Notification.objects.filter(event="response_breached").count() == 45
+    assert not Notification.objects.exclude(status="sent").filter(channel="email").exists()
