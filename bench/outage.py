@@ -387,13 +387,14 @@ def main() -> None:
             for workers, results in drains.items():
                 result = sorted(results, key=lambda run: run["seconds"])[len(results) // 2]
                 runs = ", ".join(f"{run['seconds']:.2f}" for run in results)
+                left = max(run["left"] for run in results)
                 print(
                     f"  delivery by {workers} Celery worker(s): {result['sent']:,} in "
                     f"{result['seconds']:.1f} s = {result['per_s']:.0f} emails/s "
-                    f"(median of {runs} s), {max(run['left'] for run in results)} left pending"
+                    f"(median of {runs} s), {left} left pending"
                 )
                 figures[f"drain_{label}_{workers}w_per_s"] = result["per_s"]
-                figures[f"drain_{label}_{workers}w_left"] = max(run["left"] for run in results)
+                figures[f"drain_{label}_{workers}w_left"] = left
         finally:
             for name in (seeded, burst, work):
                 drop(name)
