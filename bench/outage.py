@@ -214,20 +214,19 @@ def child(mode: str, name: str) -> None:
     from django.db.backends.signals import connection_created
     from django.urls import reverse
 
-    from portal.celery import app
     from sla.scan import sla_scan_run
+    from tickets.broker import task_enqueue
     from tickets.models import Notification
     from tickets.outbox import notifications_deliver_due
 
     settings.DEBUG = False
     use(name)
-    # A worker has its URLconf loaded after its first task, and its broker transport loaded
-    # and a producer connected after its first publish (each pass publishes its seal): load
-    # both before the clock starts, as the scan on an outage day finds them.
+    # A worker has its URLconf loaded after its first task, and its broker transport, task
+    # registry, result backend and task sender set up after its first publish (each pass
+    # publishes its seal): do both before the clock starts, as the scan on an outage day finds
+    # them. The warming message is the one a pass sends; nothing here consumes it.
     reverse("admin:index")
-    with app.producer_pool.acquire(block=True) as producer:
-        if producer.connection is not None:
-            producer.connection.ensure_connection()
+    task_enqueue(name="evidence.tasks.evidence_seal")
     counter = QueryCounter()
     connection_created.connect(counter.on_connection)
     started = time.perf_counter()
