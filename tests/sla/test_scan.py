@@ -4,6 +4,7 @@ import datetime
 import gc
 import re
 import threading
+import zoneinfo
 
 import pytest
 from django.core import mail
@@ -16,9 +17,10 @@ from sla.selectors import scan_last
 from sla.signals import responses_breached
 from tests.sla.conftest import MONDAY
 from tests.sla.factories import BusinessCalendarFactory, HolidayFactory
-from tests.sla.helpers import file_ticket, fresh, scan_at
+from tests.sla.helpers import at, file_ticket, fresh, scan_at
 from tests.tickets.factories import ClientSiteFactory, MembershipFactory
 from tickets.models import Notification, Role
+from tickets.outbox import notifications_deliver_due
 
 H = datetime.timedelta(hours=1)
 
@@ -71,6 +73,34 @@ def test_a_scan_records_its_run_and_returns_its_counts_including_registered_step
     assert run.counts == counts
     assert run.started_at == MONDAY + H
     assert run.finished_at is not None
+
+
+@pytest.mark.django_db
+def test_a_breach_and_its_escalation_keep_their_moments_to_the_microsecond_across_a_dst_change(
+    site, pm
+):
+    # Filed at 01:30:00.123456 in New York on the night its clocks go forward: the hour of
+    # elapsed time it has for a first response ends at 03:30:00.123456 EDT.
+    new_york = zoneinfo.ZoneInfo("America/New_York")
+    filed = datetime.datetime(2026, 3, 8, 1, 30, 0, 123456, tzinfo=new_york)
+    site.timezone = "America/New_York"
+    site.save(update_fields=["timezone"])
+    ticket = file_ticket(actor=pm, site=site, impact="high", at=filed)
+    due = datetime.datetime(2026, 3, 8, 3, 30, 0, 123456, tzinfo=new_york)
+    assert fresh(ticket).response_due_at == due
+    at(filed, notifications_deliver_due)  # the receipt and the new-ticket alert
+    mail.outbox.clear()
+    scanned = datetime.datetime(2026, 3, 8, 8, 0, 0, 654321, tzinfo=datetime.UTC)
+    scan_at(scanned)
+
+    ticket = fresh(ticket)
+    assert ticket.response_breached_at == due  # when the target was missed, not when seen
+    assert ticket.escalation_level == 2 and ticket.escalated_at == scanned
+    assert ticket.escalation_next_at == due + H  # one window after the step that was due
+    (record,) = ticket.escalation_records.all()
+    assert record.reached_at == scanned
+    (breach,) = [m for m in mail.outbox if "was missed" in m.body]
+    assert "it was due Sun 08 Mar 2026, 03:30 EDT" in breach.body
 
 
 @pytest.mark.django_db
