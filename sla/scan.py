@@ -479,6 +479,7 @@ def sla_clocks_scan(*, now: datetime) -> dict[str, int]:
         lanes,
         "processes" if in_processes else "threads",
     )
+    notify.backoffice_links_prepare()  # once here, not in each lane
     if in_processes:
         _lanes_in_processes(now, lanes=lanes, counts=counts)
     else:

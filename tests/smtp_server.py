@@ -47,6 +47,14 @@ class Handler:
             return [message["To"] for message in self.messages]
 
 
+def plain_text(message: Message) -> str:
+    """The text/plain part of a received message, decoded."""
+    part = next(p for p in message.walk() if p.get_content_type() == "text/plain")
+    payload = part.get_payload(decode=True)
+    assert isinstance(payload, bytes)
+    return payload.decode(part.get_content_charset() or "utf-8")
+
+
 @contextmanager
 def smtp_server(*, delay: float = 0.0, refuse: int = 0) -> Iterator[tuple[Handler, int]]:
     """Run the server for the block; yields the handler (what it received) and the port."""

@@ -18,7 +18,7 @@ from django.utils import timezone
 from sla.models import ScanRun
 from tests.processes import ROOT, database_url
 from tests.sla.helpers import file_ticket
-from tests.smtp_server import smtp_server
+from tests.smtp_server import plain_text, smtp_server
 from tests.waiting import held_elsewhere, wait_for
 from tickets.models import Notification, TicketEvent
 
@@ -100,6 +100,10 @@ def test_run_sla_scan_shares_a_mass_breach_with_lane_processes_and_sends_one_mes
         # breaches in one message.
         (queue,) = [m for m in server.messages if m["To"] == QUEUE]
         assert queue["Subject"].startswith("45 tickets need your attention")
+        # Each ticket's link into the back office, worked out once before the lanes forked.
+        body = plain_text(queue)
+        for ticket in tickets:
+            assert f"/admin/tickets/ticket/{ticket.pk}/change/" in body
         run = ScanRun.objects.get()
         assert run.error == "" and run.counts["breaches"] == 45
 

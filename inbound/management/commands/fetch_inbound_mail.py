@@ -12,6 +12,8 @@ Outcome = InboundMessage.Outcome
 
 
 class Command(BaseCommand):
+    # Run by cron or by hand, often: the system checks are for deploys and `manage.py check`.
+    requires_system_checks: list[str] = []
     help = (
         "One pass over the support mailbox (INBOUND_IMAP_URL), as the periodic task does; "
         "then delivers the answers and notifications it caused. Prints what it did."

@@ -6,6 +6,9 @@ from tickets.outbox import notifications_deliver
 
 
 class Command(BaseCommand):
+    # Run by cron or by hand, often: the system checks (they load every URL and view) are
+    # for deploys and `manage.py check`, not for each pass.
+    requires_system_checks: list[str] = []
     help = (
         "Run one pass of the periodic SLA scan now, deliver everything that is due, print "
         "counts (notifications sent, failed for good, and left for a retry), and seal the "
