@@ -45,14 +45,12 @@ def seconds(args: list[str], env: dict[str, str]) -> float:
 
 
 def main() -> None:
-    url = os.environ.get("DATABASE_URL", "")
+    if connection.vendor != "postgresql":
+        sys.exit("bench/startup.py needs PostgreSQL: set DATABASE_URL=postgres://...")
+    url = os.environ["DATABASE_URL"]
     with throwaway_database():
-        env = dict(os.environ)
-        if url.startswith("postgres"):
-            name = connection.settings_dict["NAME"]
-            env["DATABASE_URL"] = urlunsplit(urlsplit(url)._replace(path=f"/{name}"))
-        else:
-            sys.exit("bench/startup.py needs PostgreSQL: set DATABASE_URL=postgres://...")
+        name = connection.settings_dict["NAME"]
+        env = dict(os.environ, DATABASE_URL=urlunsplit(urlsplit(url)._replace(path=f"/{name}")))
         connection.close()
         python = sys.executable
         bare = seconds([python, "-c", "pass"], env)
