@@ -7,6 +7,9 @@ UV_VERSION := 0.13.9
 # is byte-compiled at install because PYTHONDONTWRITEBYTECODE would otherwise make every
 # process recompile its dependencies on start.
 UV_SYNC := $(BIN)/uv sync --frozen --inexact --compile-bytecode --quiet
+# The project's own packages too (about a tenth of a second per process start); a module
+# edited since is compiled from its source, as Python checks each file's time.
+APPS := portal tickets sla escalation evidence inbound history satisfaction
 
 .DEFAULT_GOAL := help
 .PHONY: help venv run test lint format bench migrate seed clean
@@ -20,6 +23,7 @@ $(BIN)/uv:
 
 venv: $(BIN)/uv  ## Create or update .venv from uv.lock
 	UV_PROJECT_ENVIRONMENT=$(VENV) $(UV_SYNC)
+	$(BIN)/python -m compileall -q -j 0 $(APPS)
 
 .env:
 	$(BIN)/python scripts/make_env.py > .env.tmp && mv .env.tmp .env
