@@ -7,7 +7,8 @@ median of seven runs in fresh processes: the interpreter alone, `django.setup()`
 `manage.py run_sla_scan` with nothing due (the pass, delivery of nothing, its seal published
 to CELERY_BROKER_URL, the seal). The last line is
 `startup_setup_s=… run_sla_scan_noop_s=…`. The environment should be byte-compiled, as
-`make venv` leaves it: without bytecode every process compiles its dependencies again.
+`make venv` leaves it: without bytecode every process compiles its dependencies and the
+project again.
 """
 
 import os
