@@ -6,7 +6,7 @@ import re
 import pytest
 from django.urls import reverse
 
-from tests.smtp_server import smtp_server, smtp_settings
+from tests.smtp_server import plain_text, smtp_server, smtp_settings
 from tickets.account_mail import LEDGER_BODY
 from tickets.models import Notification, Role
 from tickets.outbox import notifications_deliver, notifications_deliver_due
@@ -15,11 +15,6 @@ pytestmark = pytest.mark.django_db
 
 INVITE = {"name": "Nora Quinn", "email": "nora@mercy.example", "role": Role.IT}
 LINK = re.compile(r"https?://\S+/accounts/(?:invitation|reset)/(\S+)/(\S+)/")
-
-
-def _text(message) -> str:
-    part = next(p for p in message.walk() if p.get_content_type() == "text/plain")
-    return part.get_payload(decode=True).decode()
 
 
 def test_an_invitation_refused_by_the_relay_is_retried_and_never_stores_its_link(
@@ -42,7 +37,7 @@ def test_an_invitation_refused_by_the_relay_is_retried_and_never_stores_its_link
     (message,) = server.messages
     assert message["To"] == "nora@mercy.example"
     assert "Mercy General" in message["Subject"]
-    found = LINK.search(_text(message))
+    found = LINK.search(plain_text(message))
     assert found is not None
     _, token = found.groups()
     row.refresh_from_db()
@@ -56,7 +51,7 @@ def test_the_ledger_lists_account_emails_without_their_links(admin_client, site,
         smtp_settings(settings, port)
         admin_client.post(reverse("password_reset"), {"email": "pat@mercy.example"})
         assert notifications_deliver_due() == 1
-    found = LINK.search(_text(server.messages[0]))
+    found = LINK.search(plain_text(server.messages[0]))
     assert found is not None
     _, token = found.groups()
     ledger = admin_client.get(reverse("admin:tickets_notification_changelist")).content.decode()

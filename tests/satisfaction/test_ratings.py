@@ -12,7 +12,7 @@ from django.urls import reverse
 from satisfaction.models import TicketRating
 from tests.sla.conftest import MONDAY
 from tests.sla.helpers import file_ticket
-from tests.smtp_server import smtp_server, smtp_settings
+from tests.smtp_server import plain_text, smtp_server, smtp_settings
 from tests.tickets.factories import ClientSiteFactory, MembershipFactory, SuperuserFactory
 from tickets import services
 from tickets.models import Notification, Role, Status
@@ -22,13 +22,6 @@ pytestmark = pytest.mark.django_db
 
 RESOLVED_AT = MONDAY + datetime.timedelta(hours=2)
 LINK = re.compile(r"(Good|Bad):\s+(\S+/ratings/\S+/)")
-
-
-def _text(message) -> str:
-    for part in message.walk():
-        if part.get_content_type() == "text/plain":
-            return part.get_payload(decode=True).decode()
-    return ""
 
 
 def resolve(ticket, actor, *, at=RESOLVED_AT):
@@ -44,7 +37,7 @@ def resolved_emails(settings, ticket, actor, *, at=RESOLVED_AT) -> dict[str, str
         resolve(ticket, actor, at=at)
         with time_machine.travel(at, tick=False):
             notifications_deliver_due(now=at)
-    return {m["To"]: _text(m) for m in server.messages if "Resolved" in m["Subject"]}
+    return {m["To"]: plain_text(m) for m in server.messages if "Resolved" in m["Subject"]}
 
 
 def links_in(text: str) -> dict[str, str]:
