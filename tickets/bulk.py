@@ -240,7 +240,13 @@ def rows_update(
         if index in same
     ]
     params.append(document)
-    conditions = [f"t.{quote(pk.column)} = v.{quote(pk.column)}"]
+    # The keys also as an array: the planner then finds the rows through the primary key
+    # (it cannot see how many rows the document holds, and would read the whole table).
+    conditions = [
+        f"t.{quote(pk.column)} = v.{quote(pk.column)}",
+        f"t.{quote(pk.column)} = ANY(%s)",
+    ]
+    params.append([obj.pk for obj in objs])
     for name, value in (where or {}).items():
         field = _column_field(meta, name)
         conditions.append(f"t.{quote(field.column)} = %s")
