@@ -13,6 +13,7 @@ import contextvars
 import gc
 import json
 import logging
+import math
 import operator
 import os
 import threading
@@ -263,14 +264,14 @@ def _changed(batch: list[Ticket], loaded: list[tuple]) -> list[str]:
 Terms = dict[tuple[str, str], tuple[SLAPolicy, str]]
 
 
-def _batch_scan(*, now: datetime, terms: Terms, counts: dict[str, int]) -> int:
-    """Claim and handle one batch of due tickets in one transaction; returns how many."""
-    batch_size = settings.SLA_SCAN_BATCH_SIZE
+def _batch_scan(*, now: datetime, terms: Terms, counts: dict[str, int], size: int) -> int:
+    """Claim and handle one batch of at most `size` due tickets in one transaction; returns
+    how many."""
     with transaction.atomic():
         batch = list(
             Ticket.objects.select_for_update(skip_locked=True)
             .filter(sla_next_check_at__lte=now)
-            .order_by("sla_next_check_at", "pk")[:batch_size]
+            .order_by("sla_next_check_at", "pk")[:size]
         )
         if not batch:
             return 0
@@ -314,12 +315,16 @@ def _terms() -> Terms:
     }
 
 
-def _lane(now: datetime, *, counts: dict[str, int] | None = None) -> dict[str, int]:
-    """Claim batches until a short one (another lane may be claiming beside this one)."""
+def _lane(
+    now: datetime, *, counts: dict[str, int] | None = None, size: int | None = None
+) -> dict[str, int]:
+    """Claim batches of `size` (SLA_SCAN_BATCH_SIZE by default) until a short one (another
+    lane may be claiming beside this one)."""
     counts = counts if counts is not None else dict.fromkeys(SCAN_COUNTS, 0)
+    size = size or settings.SLA_SCAN_BATCH_SIZE
     terms = _terms()
     for _ in range(MAX_BATCHES):
-        if _batch_scan(now=now, terms=terms, counts=counts) < settings.SLA_SCAN_BATCH_SIZE:
+        if _batch_scan(now=now, terms=terms, counts=counts, size=size) < size:
             break
     return counts
 
@@ -342,10 +347,10 @@ def _commits_unflushed() -> Iterator[None]:
             connection.close()  # broken: it is not reused with the setting still off
 
 
-def _lane_in_thread(now: datetime) -> dict[str, int]:
+def _lane_in_thread(now: datetime, size: int) -> dict[str, int]:
     try:
         with _commits_unflushed():
-            return _lane(now)
+            return _lane(now, size=size)
     finally:
         connection.close()  # this thread's (or this process's) own connection
 
@@ -375,18 +380,18 @@ class _ForkedLane:
     pipe: int
 
 
-def _lane_fork(now: datetime) -> _ForkedLane:
+def _lane_fork(now: datetime, *, size: int) -> _ForkedLane:
     """Start a lane in a copy of this process; it reports through a pipe."""
     read, write = os.pipe()
     pid = os.fork()
     if pid == 0:
         os.close(read)
-        _lane_in_child(now, pipe=write)
+        _lane_in_child(now, pipe=write, size=size)
     os.close(write)
     return _ForkedLane(pid=pid, pipe=read)
 
 
-def _lane_in_child(now: datetime, *, pipe: int) -> NoReturn:
+def _lane_in_child(now: datetime, *, pipe: int, size: int) -> NoReturn:
     """The forked lane: claim batches on a connection of its own, write its counts (and
     whether it wrote outbox rows under the pass's hold) to the pipe, and exit without running
     the parent's exit handlers."""
@@ -397,7 +402,10 @@ def _lane_in_child(now: datetime, *, pipe: int) -> NoReturn:
         _parents_session = connection.connection
         connection.connection = None
         try:
-            report: dict = {"counts": _lane_in_thread(now), "written": notifications_hold_written()}
+            report: dict = {
+                "counts": _lane_in_thread(now, size),
+                "written": notifications_hold_written(),
+            }
             status = 0
         except BaseException as exc:
             logger.exception("SLA scan lane at %s failed", now.isoformat())
@@ -422,13 +430,13 @@ def _lane_report(lane: _ForkedLane) -> dict:
         return {"error": f"the lane's process {lane.pid} ended without a report ({ended})"}
 
 
-def _lanes_in_processes(now: datetime, *, lanes: int, counts: dict[str, int]) -> None:
+def _lanes_in_processes(now: datetime, *, lanes: int, counts: dict[str, int], size: int) -> None:
     """Lanes in processes of their own beside this one: each has its own interpreter, so the
     lanes' Python runs on both cores at once (threads take turns under one lock)."""
-    forked = [_lane_fork(now) for _ in range(lanes - 1)]
+    forked = [_lane_fork(now, size=size) for _ in range(lanes - 1)]
     try:
         with _commits_unflushed():
-            _lane(now, counts=counts)
+            _lane(now, counts=counts, size=size)
     finally:
         # Even when this lane failed: no lane is left running unwaited.
         reports = [_lane_report(lane) for lane in forked]
@@ -442,18 +450,18 @@ def _lanes_in_processes(now: datetime, *, lanes: int, counts: dict[str, int]) ->
             counts[name] += count
 
 
-def _lanes_in_threads(now: datetime, *, lanes: int, counts: dict[str, int]) -> None:
+def _lanes_in_threads(now: datetime, *, lanes: int, counts: dict[str, int], size: int) -> None:
     """Lanes as threads on their own connections: while one lane works out a batch in
     Python, the database writes another's."""
     with ThreadPoolExecutor(max_workers=lanes - 1, thread_name_prefix="sla-scan") as pool:
         # Each lane runs in a copy of this context, so the pass's hold on its outbox rows
         # (`notifications_held`) covers what the lanes write.
         futures = [
-            pool.submit(contextvars.copy_context().run, _lane_in_thread, now)
+            pool.submit(contextvars.copy_context().run, _lane_in_thread, now, size)
             for _ in range(lanes - 1)
         ]
         with _commits_unflushed():
-            _lane(now, counts=counts)
+            _lane(now, counts=counts, size=size)
         for future in futures:
             for name, count in future.result().items():
                 counts[name] += count
@@ -467,31 +475,39 @@ def sla_clocks_scan(*, now: datetime) -> dict[str, int]:
     shared by SLA_SCAN_LANES lanes, each on its own connection: this one and copies of this
     process (threads instead where this process runs other threads, or cannot fork). A
     quiet minute starts none. `skip_locked` keeps lanes off each other's tickets, as it does
-    for overlapping scans."""
+    for overlapping scans. The lanes share the due tickets in equal batches, so they finish
+    together rather than one lane working alone through the remainder."""
     counts = dict.fromkeys(SCAN_COUNTS, 0)
     lanes = _lanes()
-    if lanes == 1 or not _more_than_a_batch_due(now):
+    size = _lane_batch_size(now, lanes=lanes) if lanes > 1 else None
+    if size is None:
         return _lane(now, counts=counts)
     in_processes = _forkable()
     logger.info(
-        "SLA scan at %s: more than a batch due, %d lanes in %s",
+        "SLA scan at %s: more than a batch due, %d lanes in %s, batches of %d",
         now.isoformat(),
         lanes,
         "processes" if in_processes else "threads",
+        size,
     )
     notify.backoffice_links_prepare()  # once here, not in each lane
     if in_processes:
-        _lanes_in_processes(now, lanes=lanes, counts=counts)
+        _lanes_in_processes(now, lanes=lanes, counts=counts, size=size)
     else:
-        _lanes_in_threads(now, lanes=lanes, counts=counts)
+        _lanes_in_threads(now, lanes=lanes, counts=counts, size=size)
     return counts
 
 
-def _more_than_a_batch_due(now: datetime) -> bool:
-    """Whether more tickets are due than one batch holds (a walk of at most one batch along
-    the partial index)."""
-    size = settings.SLA_SCAN_BATCH_SIZE
-    return Ticket.objects.filter(sla_next_check_at__lte=now).order_by()[size : size + 1].exists()
+def _lane_batch_size(now: datetime, *, lanes: int) -> int | None:
+    """The batch size that gives each of `lanes` lanes the same number of equal batches, none
+    larger than SLA_SCAN_BATCH_SIZE; None when no more than one batch is due (one lane does
+    it). Counted along the partial index on `sla_next_check_at`, up to `now` only."""
+    limit = settings.SLA_SCAN_BATCH_SIZE
+    due = Ticket.objects.filter(sla_next_check_at__lte=now).count()
+    if due <= limit:
+        return None
+    per_lane = math.ceil(due / (lanes * limit))
+    return math.ceil(due / (lanes * per_lane))
 
 
 @contextmanager

@@ -269,6 +269,33 @@ def test_beside_other_threads_a_mass_breach_is_shared_by_lane_threads_each_ticke
 
 @pytest.mark.postgres
 @pytest.mark.django_db(transaction=True)
+def test_lanes_share_a_mass_breach_in_equal_batches_so_none_works_alone_through_the_rest(
+    site, pm, settings, another_thread
+):
+    settings.SLA_SCAN_BATCH_SIZE = 10
+    settings.SLA_SCAN_LANES = 3
+    tickets = [file_ticket(actor=pm, site=site, impact="high", at=MONDAY) for _ in range(31)]
+    batches: list[int] = []
+
+    def handler(*, tickets, **kwargs):
+        batches.append(len(tickets))
+
+    responses_breached.connect(handler, weak=False, dispatch_uid="test_equal_batches")
+    try:
+        counts = scan.sla_scan_run(now=MONDAY + H)
+    finally:
+        responses_breached.disconnect(dispatch_uid="test_equal_batches")
+
+    assert counts["breaches"] == 31
+    # Two batches for each of the three lanes: 31 tickets in batches of 6, not three
+    # batches of 10 and a fourth of one that a single lane handles while the others wait.
+    assert sorted(batches) == [1, 6, 6, 6, 6, 6]
+    for ticket in tickets:
+        assert fresh(ticket).events.filter(action="sla", message__contains="missed").count() == 1
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
 def test_a_pass_with_no_more_than_a_batch_due_starts_no_lane(site, pm, settings, breach_threads):
     settings.SLA_SCAN_BATCH_SIZE = 10
     settings.SLA_SCAN_LANES = 3
