@@ -274,7 +274,7 @@ def test_lanes_share_a_mass_breach_in_equal_batches_so_none_works_alone_through_
 ):
     settings.SLA_SCAN_BATCH_SIZE = 10
     settings.SLA_SCAN_LANES = 3
-    tickets = [file_ticket(actor=pm, site=site, impact="high", at=MONDAY) for _ in range(31)]
+    filed = [file_ticket(actor=pm, site=site, impact="high", at=MONDAY) for _ in range(31)]
     batches: list[int] = []
 
     def handler(*, tickets, **kwargs):
@@ -287,10 +287,10 @@ def test_lanes_share_a_mass_breach_in_equal_batches_so_none_works_alone_through_
         responses_breached.disconnect(dispatch_uid="test_equal_batches")
 
     assert counts["breaches"] == 31
-    # Two batches for each of the three lanes: 31 tickets in batches of 6, not three
-    # batches of 10 and a fourth of one that a single lane handles while the others wait.
+    # 31 due on three lanes: six batches of at most 6 (two a lane), not three of 10 and a
+    # fourth of one that a single lane works while the other two have nothing left.
     assert sorted(batches) == [1, 6, 6, 6, 6, 6]
-    for ticket in tickets:
+    for ticket in filed:
         assert fresh(ticket).events.filter(action="sla", message__contains="missed").count() == 1
 
 
